@@ -1,0 +1,134 @@
+// Package app wires promoflow together: configuration from flags and the
+// environment, connections to Temporal, PostgreSQL and MinIO, and the worker
+// with every workflow and activity registered on one task queue.
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"go.temporal.io/sdk/client"
+
+	"github.com/promoflow/promoflow/workflows"
+)
+
+// Config holds everything a promoflow process needs to reach its servers.
+// Secrets are read from the environment only; flags never carry them, so
+// they do not show up in process listings or shell history.
+type Config struct {
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+	PGURL             string
+	MinIOEndpoint     string
+	MinIOAccessKey    string
+	MinIOSecretKey    string
+	MinIOSecure       bool
+	Bucket            string
+	MetricsAddr       string
+}
+
+// EnvHelp documents the environment variables Config reads.
+const EnvHelp = `environment:
+  PROMOFLOW_TEMPORAL_ADDRESS    Temporal frontend host:port (default 127.0.0.1:7233)
+  PROMOFLOW_TEMPORAL_NAMESPACE  Temporal namespace (default "default")
+  PROMOFLOW_TASK_QUEUE          task queue (default "promoflow")
+  PROMOFLOW_PG_URL              PostgreSQL URL, with its password (secret)
+  PROMOFLOW_MINIO_ENDPOINT      MinIO host:port (default 127.0.0.1:9100)
+  PROMOFLOW_MINIO_ACCESS_KEY    MinIO access key (secret)
+  PROMOFLOW_MINIO_SECRET_KEY    MinIO secret key (secret)
+  PROMOFLOW_MINIO_SECURE        use TLS to MinIO (default false)
+  PROMOFLOW_MINIO_BUCKET        bucket for models and landing files (default "promoflow")
+  PROMOFLOW_METRICS_ADDR        address for /metrics (default 127.0.0.1:9464; empty disables)
+The local stack writes these to .stack/env: load them with '. .stack/env'.
+`
+
+// FromEnv reads the configuration from the environment with defaults.
+func FromEnv() Config {
+	secure, _ := strconv.ParseBool(os.Getenv("PROMOFLOW_MINIO_SECURE"))
+	return Config{
+		TemporalAddress:   envOr("PROMOFLOW_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace: envOr("PROMOFLOW_TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:         envOr("PROMOFLOW_TASK_QUEUE", workflows.TaskQueue),
+		PGURL:             os.Getenv("PROMOFLOW_PG_URL"),
+		MinIOEndpoint:     envOr("PROMOFLOW_MINIO_ENDPOINT", "127.0.0.1:9100"),
+		MinIOAccessKey:    os.Getenv("PROMOFLOW_MINIO_ACCESS_KEY"),
+		MinIOSecretKey:    os.Getenv("PROMOFLOW_MINIO_SECRET_KEY"),
+		MinIOSecure:       secure,
+		Bucket:            envOr("PROMOFLOW_MINIO_BUCKET", "promoflow"),
+		MetricsAddr:       envOr("PROMOFLOW_METRICS_ADDR", "127.0.0.1:9464"),
+	}
+}
+
+// BindFlags lets flags override the non-secret settings.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.TemporalAddress, "temporal", c.TemporalAddress, "Temporal frontend host:port")
+	fs.StringVar(&c.TemporalNamespace, "namespace", c.TemporalNamespace, "Temporal namespace")
+	fs.StringVar(&c.TaskQueue, "task-queue", c.TaskQueue, "Temporal task queue")
+	fs.StringVar(&c.MinIOEndpoint, "minio", c.MinIOEndpoint, "MinIO host:port")
+	fs.StringVar(&c.Bucket, "bucket", c.Bucket, "MinIO bucket")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "listen address for /metrics (empty disables)")
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+// Temporal dials the Temporal frontend.
+func (c Config) Temporal() (client.Client, error) {
+	cl, err := client.Dial(client.Options{HostPort: c.TemporalAddress, Namespace: c.TemporalNamespace})
+	if err != nil {
+		return nil, fmt.Errorf("dial temporal %s: %w", c.TemporalAddress, err)
+	}
+	return cl, nil
+}
+
+// Postgres opens a connection pool and checks that it answers.
+func (c Config) Postgres(ctx context.Context) (*pgxpool.Pool, error) {
+	if c.PGURL == "" {
+		return nil, fmt.Errorf("PROMOFLOW_PG_URL is not set (the local stack writes it to .stack/env)")
+	}
+	pool, err := pgxpool.New(ctx, c.PGURL)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres %s: %w", redactURL(c.PGURL), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping postgres %s: %w", redactURL(c.PGURL), err)
+	}
+	return pool, nil
+}
+
+// MinIO builds a MinIO client.
+func (c Config) MinIO() (*minio.Client, error) {
+	if c.MinIOAccessKey == "" || c.MinIOSecretKey == "" {
+		return nil, fmt.Errorf("PROMOFLOW_MINIO_ACCESS_KEY and PROMOFLOW_MINIO_SECRET_KEY must be set (the local stack writes them to .stack/env)")
+	}
+	mc, err := minio.New(c.MinIOEndpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(c.MinIOAccessKey, c.MinIOSecretKey, ""),
+		Secure: c.MinIOSecure,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("minio client for %s: %w", c.MinIOEndpoint, err)
+	}
+	return mc, nil
+}
+
+// redactURL hides the password of a connection URL for error messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable url)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# test.sh: what `make test` runs. Brings the stack up if it is not up, runs
+# go vet and every test with the race detector against the real servers, and
+# stops whatever it started.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+started=0
+if ! scripts/stack.sh status >/dev/null 2>&1; then
+	started=1
+	trap 'scripts/stack.sh down' EXIT
+	scripts/stack.sh up
+fi
+# shellcheck disable=SC1091
+. .stack/env
+export PROMOFLOW_REQUIRE_STACK=1
+
+echo "== go vet" >&2
+go vet ./...
+echo "== go test -race" >&2
+go test -race -count=1 -timeout 20m ./...
+if ((started)); then
+	echo "== stopping the stack this run started" >&2
+fi

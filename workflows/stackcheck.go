@@ -1,0 +1,42 @@
+// Package workflows holds promoflow's Temporal workflows. Workflow code is
+// deterministic: it reads time through workflow.Now, never ranges over maps,
+// and does all I/O through activities named by their registered names.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// TaskQueue is the task queue every promoflow worker polls.
+const TaskQueue = "promoflow"
+
+// StackReport is what StackCheck learned about the servers it reached.
+type StackReport struct {
+	PostgresVersion string
+	Bucket          string
+	BucketExists    bool
+	CheckedAt       time.Time
+}
+
+// StackCheck proves the pipeline's plumbing: a workflow on the real Temporal
+// server runs an activity on a real worker that reaches PostgreSQL and MinIO.
+func StackCheck(ctx workflow.Context) (StackReport, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    10 * time.Second,
+			MaximumAttempts:    5,
+		},
+	})
+	var report StackReport
+	if err := workflow.ExecuteActivity(ctx, "CheckStack").Get(ctx, &report); err != nil {
+		return StackReport{}, err
+	}
+	report.CheckedAt = workflow.Now(ctx)
+	return report, nil
+}
