@@ -1,0 +1,174 @@
+package workflows
+
+import "time"
+
+// The activity names workflows call. The worker registers each activity
+// under exactly one of these names.
+const (
+	ActLoadPlan    = "LoadPlan"
+	ActListLanding = "ListLanding"
+	ActIngestFile  = "IngestFile"
+	ActCleanDay    = "CleanDay"
+	ActTrainModel  = "TrainModel"
+	ActValidate    = "ValidateModel"
+	ActMoveAlias   = "MoveAlias"
+	ActRollback    = "RollbackAlias"
+	ActRecordRun   = "RecordRun"
+)
+
+// Search attribute names registered on the dev server by `make up`.
+const (
+	SAModel   = "PromoflowModel"
+	SADay     = "PromoflowDay"
+	SAVersion = "PromoflowVersion"
+)
+
+// Plan is the part of a model's configuration that shapes a run.
+type Plan struct {
+	Model           string
+	Source          string
+	WindowDays      int
+	RequireApproval bool
+	ApprovalTimeout time.Duration
+}
+
+// IngestInput names one landing file of a source and day.
+type IngestInput struct {
+	Source string
+	Day    string // yyyy-mm-dd
+	Key    string // object key in the landing bucket, or a local path
+}
+
+// IngestResult says what ingesting one file did.
+type IngestResult struct {
+	File            string
+	Rows            int64
+	Bytes           int64
+	SHA256          string
+	AlreadyIngested bool
+}
+
+// CleanInput names the day of a model's source to clean.
+type CleanInput struct {
+	Model  string
+	Source string
+	Day    string
+}
+
+// CleanResult counts what cleaning a day did; RowsIn = Clean + Quarantined.
+type CleanResult struct {
+	RowsIn      int64
+	Clean       int64
+	Quarantined int64
+	ByRule      map[string]int64
+}
+
+// TrainInput asks for a model trained on the window of clean days ending at Day.
+type TrainInput struct {
+	Model      string
+	Source     string
+	Day        string
+	WindowDays int
+	WorkflowID string
+	RunID      string
+	NoCache    bool
+}
+
+// TrainResult names the registered version and what it learned from.
+type TrainResult struct {
+	Version     int
+	Rows        int
+	Fingerprint string
+	Metrics     map[string]float64
+	// Reused is true when an identical training key had already produced
+	// Version, so nothing was retrained.
+	Reused bool
+}
+
+// ValidateInput asks for a challenger to be judged against production.
+type ValidateInput struct {
+	Model   string
+	Version int
+	Day     string
+}
+
+// Check is one named test of the validation gate.
+type Check struct {
+	Name  string
+	Value float64
+	Limit float64
+	// Op says how Value compares with Limit to pass: ">=", "<=", ">".
+	Op     string
+	Pass   bool
+	Detail string `json:",omitempty"`
+}
+
+// Verdict is the gate's answer with every check it made.
+type Verdict struct {
+	Model       string
+	Version     int
+	Production  int // 0 when there is no production model yet
+	HoldoutRows int
+	Pass        bool
+	Checks      []Check
+}
+
+// Failed lists the names of the failed checks.
+func (v Verdict) Failed() []string {
+	var out []string
+	for _, c := range v.Checks {
+		if !c.Pass {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// MoveInput asks for an alias to point at a version.
+type MoveInput struct {
+	Model      string
+	Alias      string
+	To         int
+	Actor      string
+	Reason     string
+	WorkflowID string
+	// KeepPrevious makes the old target of the alias the new `previous`.
+	KeepPrevious bool
+}
+
+// MoveResult says where the alias pointed before and after.
+type MoveResult struct {
+	Alias string
+	From  int
+	To    int
+}
+
+// RollbackInput asks for production to go back to To, or to `previous`
+// (or the last version that verifies) when To is 0.
+type RollbackInput struct {
+	Model      string
+	To         int
+	Actor      string
+	Reason     string
+	WorkflowID string
+}
+
+// RunRecord is a run's row in PostgreSQL's run history.
+type RunRecord struct {
+	WorkflowID string
+	RunID      string
+	Model      string
+	Day        string
+	Status     string
+	Version    int
+	Steps      []StepOutcome
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// StepOutcome is what one step of a run did.
+type StepOutcome struct {
+	Step   string
+	Status string // ok, skipped, failed, rejected, waiting
+	Detail string
+}
