@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"github.com/promoflow/promoflow/gate"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ type DailyResult struct {
 	Version  int
 	Reused   bool
 	Promoted bool
-	Verdict  *Verdict `json:",omitempty"`
+	Verdict  *gate.Verdict `json:",omitempty"`
 	Steps    []StepOutcome
 }
 
@@ -88,6 +89,9 @@ func retryPolicy() *temporal.RetryPolicy {
 // gate → (approval) → promote. Every step is an activity with its own
 // timeout and retry policy; bad input stops the run without retries.
 func DailyRetrain(ctx workflow.Context, in DailyInput) (DailyResult, error) {
+	if in.Day == "" {
+		in.Day = scheduledDay(ctx)
+	}
 	res := DailyResult{Model: in.Model, Day: in.Day}
 	step := "starting"
 	if err := workflow.SetQueryHandler(ctx, QueryStep, func() (string, error) { return step, nil }); err != nil {
@@ -168,7 +172,7 @@ func DailyRetrain(ctx workflow.Context, in DailyInput) (DailyResult, error) {
 	}
 
 	step = "validate"
-	var v Verdict
+	var v gate.Verdict
 	if err := workflow.ExecuteActivity(data, ActValidate, ValidateInput{Model: in.Model, Version: tr.Version, Day: in.Day}).Get(ctx, &v); err != nil {
 		return fail(step, err)
 	}
@@ -226,6 +230,17 @@ func DailyRetrain(ctx workflow.Context, in DailyInput) (DailyResult, error) {
 	done(step, "ok", fmt.Sprintf("production %d → %d", mv.From, mv.To))
 	record("promoted")
 	return res, nil
+}
+
+// scheduledDay is the UTC day a Temporal Schedule (or its backfill) meant
+// this run for, or the workflow's own start day when it was not scheduled.
+func scheduledDay(ctx workflow.Context) string {
+	t := workflow.Now(ctx)
+	key := temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+	if st, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(key); ok {
+		t = st
+	}
+	return t.UTC().Format(time.DateOnly)
 }
 
 // validateApproval rejects an approval for another version, one without a

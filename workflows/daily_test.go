@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"github.com/promoflow/promoflow/gate"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,7 +21,7 @@ type fakeActs struct {
 	keys      []string
 	ingest    func(IngestInput) (IngestResult, error)
 	train     func(TrainInput) (TrainResult, error)
-	verdict   Verdict
+	verdict   gate.Verdict
 	moves     []MoveInput
 	records   []RunRecord
 	ingestRun atomic.Int32
@@ -36,7 +37,7 @@ func newFakeActs() *fakeActs {
 		train: func(in TrainInput) (TrainResult, error) {
 			return TrainResult{Version: 2, Rows: 100, Fingerprint: "abc"}, nil
 		},
-		verdict: Verdict{Model: "m", Version: 2, Production: 1, Pass: true, Checks: []Check{{Name: "auc_min", Value: 0.8, Limit: 0.6, Op: ">=", Pass: true}}},
+		verdict: gate.Verdict{Model: "m", Version: 2, Production: 1, Pass: true, Checks: []gate.Check{{Name: "auc_min", Value: 0.8, Limit: 0.6, Op: ">=", Pass: true}}},
 	}
 }
 
@@ -52,7 +53,7 @@ func (f *fakeActs) register(env *testsuite.TestWorkflowEnvironment) {
 		return CleanResult{RowsIn: 100, Clean: 97, Quarantined: 3}, nil
 	})
 	reg(ActTrainModel, func(ctx context.Context, in TrainInput) (TrainResult, error) { return f.train(in) })
-	reg(ActValidate, func(ctx context.Context, in ValidateInput) (Verdict, error) { return f.verdict, nil })
+	reg(ActValidate, func(ctx context.Context, in ValidateInput) (gate.Verdict, error) { return f.verdict, nil })
 	reg(ActMoveAlias, func(ctx context.Context, in MoveInput) (MoveResult, error) {
 		f.moves = append(f.moves, in)
 		return MoveResult{Alias: in.Alias, From: 1, To: in.To}, nil
@@ -115,7 +116,7 @@ func TestDailyRetrain(t *testing.T) {
 			name: "gate fails and nothing moves",
 			setup: func(f *fakeActs) {
 				f.verdict.Pass = false
-				f.verdict.Checks = append(f.verdict.Checks, Check{Name: "auc_vs_production", Value: -0.05, Limit: -0.01, Op: ">=", Pass: false})
+				f.verdict.Checks = append(f.verdict.Checks, gate.Check{Name: "auc_vs_production", Value: -0.05, Limit: -0.01, Op: ">=", Pass: false})
 			},
 			wantSteps:  map[string]string{"validate": "rejected", "promote": "(absent)"},
 			lastRecord: "rejected",
@@ -284,4 +285,3 @@ func TestValidateApproval(t *testing.T) {
 		}
 	}
 }
-

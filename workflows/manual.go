@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"github.com/promoflow/promoflow/gate"
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
@@ -22,8 +23,8 @@ type PromoteInput struct {
 // PromoteResult says whether the version went to production and why.
 type PromoteResult struct {
 	Promoted bool
-	Verdict  *Verdict    `json:",omitempty"`
-	Move     *MoveResult `json:",omitempty"`
+	Verdict  *gate.Verdict `json:",omitempty"`
+	Move     *MoveResult   `json:",omitempty"`
 }
 
 // PromoteWorkflowID serialises promotions of one model: Temporal allows one
@@ -40,7 +41,7 @@ func Promote(ctx workflow.Context, in PromoteInput) (PromoteResult, error) {
 	var res PromoteResult
 	reason := in.Reason
 	if !in.Force {
-		var v Verdict
+		var v gate.Verdict
 		if err := workflow.ExecuteActivity(data, ActValidate, ValidateInput{Model: in.Model, Version: in.Version}).Get(ctx, &v); err != nil {
 			return res, fmt.Errorf("validate %s v%d: %w", in.Model, in.Version, err)
 		}

@@ -92,38 +92,6 @@ type ValidateInput struct {
 	Day     string
 }
 
-// Check is one named test of the validation gate.
-type Check struct {
-	Name  string
-	Value float64
-	Limit float64
-	// Op says how Value compares with Limit to pass: ">=", "<=", ">".
-	Op     string
-	Pass   bool
-	Detail string `json:",omitempty"`
-}
-
-// Verdict is the gate's answer with every check it made.
-type Verdict struct {
-	Model       string
-	Version     int
-	Production  int // 0 when there is no production model yet
-	HoldoutRows int
-	Pass        bool
-	Checks      []Check
-}
-
-// Failed lists the names of the failed checks.
-func (v Verdict) Failed() []string {
-	var out []string
-	for _, c := range v.Checks {
-		if !c.Pass {
-			out = append(out, c.Name)
-		}
-	}
-	return out
-}
-
 // MoveInput asks for an alias to point at a version.
 type MoveInput struct {
 	Model      string

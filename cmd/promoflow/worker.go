@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,8 +25,9 @@ func init() {
 	})
 }
 
-// configFlags builds a flag set whose help ends with the environment variables.
-func configFlags(name, synopsis string) (*app.Config, func([]string) error) {
+// configFlagSet builds a flag set bound to the connection settings whose
+// help ends with the environment variables.
+func configFlagSet(name, synopsis string) (*app.Config, *flag.FlagSet) {
 	cfg := app.FromEnv()
 	fs := newFlagSet(name, synopsis)
 	cfg.BindFlags(fs)
@@ -34,12 +36,12 @@ func configFlags(name, synopsis string) (*app.Config, func([]string) error) {
 		usage()
 		fmt.Fprint(fs.Output(), "\n"+app.EnvHelp)
 	}
-	return &cfg, func(args []string) error { return parseFlags(fs, args) }
+	return &cfg, fs
 }
 
 func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg, parse := configFlags("worker", "[flags]")
-	if err := parse(args); err != nil {
+	cfg, fs := configFlagSet("worker", "[flags]")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -47,8 +49,8 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runCheck(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg, parse := configFlags("check", "[flags]")
-	if err := parse(args); err != nil {
+	cfg, fs := configFlagSet("check", "[flags]")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	tc, err := cfg.Temporal()

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/workflows"
+)
+
+func init() {
+	register(&command{name: "run", summary: "run DailyRetrain for a model and day and wait for its result", run: runDaily})
+	register(&command{name: "promote", summary: "promote a version to production through the gate (or --force with a reason)", run: runPromote})
+	register(&command{name: "approve", summary: "approve the challenger a waiting DailyRetrain run holds", run: runApprove})
+	register(&command{name: "rollback", summary: "move production back to previous (or --to N), with a reason", run: runRollback})
+}
+
+// actorFlag registers --actor, defaulting to PROMOFLOW_ACTOR or the login name.
+func actorFlag(fs *flag.FlagSet) *string {
+	def := os.Getenv("PROMOFLOW_ACTOR")
+	if def == "" {
+		if u, err := user.Current(); err == nil {
+			def = u.Username
+		}
+	}
+	return fs.String("actor", def, "who is acting, recorded in the audit log (env PROMOFLOW_ACTOR)")
+}
+
+// positional splits "MODEL [flags]" so the model may come before flags.
+func positional(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+func runDaily(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg, fs := configFlagSet("run", "MODEL --day YYYY-MM-DD [--no-cache] [--json]")
+	day := fs.String("day", "", "day to run (yyyy-mm-dd)")
+	noCache := fs.Bool("no-cache", false, "retrain even if identical data and configuration already produced a version")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	model, rest := positional(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if model == "" || *day == "" {
+		fs.Usage()
+		return errUsage
+	}
+	if _, err := time.Parse(time.DateOnly, *day); err != nil {
+		return fmt.Errorf("--day %q: want yyyy-mm-dd", *day)
+	}
+	tc, err := cfg.Temporal()
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	res, err := app.RunDaily(ctx, tc, cfg.TaskQueue, workflows.DailyInput{Model: model, Day: *day, NoCache: *noCache}, progressLine(os.Stderr))
+	if err != nil {
+		return err
+	}
+	return printDaily(stdout, res, *asJSON)
+}
+
+// progressLine writes the running step of a workflow on one terminal line.
+func progressLine(w io.Writer) func(step string, elapsed time.Duration) {
+	return func(step string, elapsed time.Duration) {
+		fmt.Fprintf(w, "\r  … %-12s %5.0fs", step, elapsed.Seconds())
+		if step == "" {
+			fmt.Fprint(w, "\r\033[K")
+		}
+	}
+}
+
+func printDaily(w io.Writer, res workflows.DailyResult, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(w, "%s %s: version %d, promoted %v\n", res.Model, res.Day, res.Version, res.Promoted)
+	for _, s := range res.Steps {
+		fmt.Fprintf(w, "  %-9s %-9s %s\n", s.Step, s.Status, s.Detail)
+	}
+	if res.Verdict != nil {
+		for _, c := range res.Verdict.Checks {
+			mark := "pass"
+			if !c.Pass {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(w, "    %-4s %-24s %10.4f %s %.4f %s\n", mark, c.Name, c.Value, c.Op, c.Limit, c.Detail)
+		}
+	}
+	return nil
+}
+
+func runPromote(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg, fs := configFlagSet("promote", "MODEL --version N --reason TEXT [--force]")
+	version := fs.Int("version", 0, "version to promote")
+	reason := fs.String("reason", "", "why (required; recorded in the audit log)")
+	force := fs.Bool("force", false, "skip the gate (still needs a reason)")
+	actor := actorFlag(fs)
+	model, rest := positional(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if model == "" || *version <= 0 || strings.TrimSpace(*reason) == "" {
+		fs.Usage()
+		return fmt.Errorf("need MODEL, --version and --reason: %w", errUsage)
+	}
+	tc, err := cfg.Temporal()
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	in := workflows.PromoteInput{Model: model, Version: *version, Actor: *actor, Reason: *reason, Force: *force}
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.PromoteWorkflowID(model),
+		TaskQueue:                cfg.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, "Promote", in)
+	if err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return fmt.Errorf("another promotion of %s is running (workflow %s); promotions of one model are serialised, try again when it ends", model, workflows.PromoteWorkflowID(model))
+		}
+		return fmt.Errorf("start promotion: %w", err)
+	}
+	var res workflows.PromoteResult
+	if err := run.Get(ctx, &res); err != nil {
+		return fmt.Errorf("promote %s v%d: %w", model, *version, err)
+	}
+	if !res.Promoted {
+		fmt.Fprintf(stdout, "%s v%d NOT promoted: gate failed %s\n", model, *version, strings.Join(res.Verdict.Failed(), ", "))
+		return errors.New("gate refused the promotion")
+	}
+	_, err = fmt.Fprintf(stdout, "%s production %d → %d (by %s: %s)\n", model, res.Move.From, res.Move.To, *actor, *reason)
+	return err
+}
+
+func runApprove(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg, fs := configFlagSet("approve", "MODEL --day YYYY-MM-DD --version N --reason TEXT")
+	day := fs.String("day", "", "day of the waiting DailyRetrain run")
+	runID := fs.String("run", "", "workflow id of the waiting run (default: the model's run for --day)")
+	version := fs.Int("version", 0, "version being approved (must match the run's challenger)")
+	reason := fs.String("reason", "", "why (required; recorded in the audit log)")
+	actor := actorFlag(fs)
+	model, rest := positional(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	id := *runID
+	if id == "" && model != "" && *day != "" {
+		id = workflows.DailyWorkflowID(model, *day)
+	}
+	if id == "" || *version <= 0 {
+		fs.Usage()
+		return fmt.Errorf("need --run (or MODEL and --day) and --version: %w", errUsage)
+	}
+	tc, err := cfg.Temporal()
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateName:   workflows.UpdateApprove,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args:         []any{workflows.ApproveRequest{Version: *version, Actor: *actor, Reason: *reason}},
+	})
+	if err != nil {
+		return fmt.Errorf("approve %s: %w", id, err)
+	}
+	var v int
+	if err := h.Get(ctx, &v); err != nil {
+		return fmt.Errorf("approve %s: %w", id, err)
+	}
+	_, err = fmt.Fprintf(stdout, "approved version %d of run %s (by %s: %s)\n", v, id, *actor, *reason)
+	return err
+}
+
+func runRollback(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg, fs := configFlagSet("rollback", "MODEL --reason TEXT [--to N]")
+	to := fs.Int("to", 0, "version to go back to (default: previous)")
+	reason := fs.String("reason", "", "why (required; recorded in the audit log)")
+	actor := actorFlag(fs)
+	model, rest := positional(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if model == "" || strings.TrimSpace(*reason) == "" {
+		fs.Usage()
+		return fmt.Errorf("need MODEL and --reason: %w", errUsage)
+	}
+	tc, err := cfg.Temporal()
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.PromoteWorkflowID(model),
+		TaskQueue:                cfg.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		RetryPolicy:              &temporal.RetryPolicy{MaximumAttempts: 1},
+	}, "Rollback", workflows.RollbackInput{Model: model, To: *to, Actor: *actor, Reason: *reason})
+	if err != nil {
+		return fmt.Errorf("start rollback: %w", err)
+	}
+	var mv workflows.MoveResult
+	if err := run.Get(ctx, &mv); err != nil {
+		return fmt.Errorf("rollback %s: %w", model, err)
+	}
+	_, err = fmt.Fprintf(stdout, "%s production %d → %d (by %s: %s)\n", model, mv.From, mv.To, *actor, *reason)
+	return err
+}
