@@ -33,6 +33,12 @@ type Config struct {
 	MinIOSecure       bool
 	Bucket            string
 	MetricsAddr       string
+	// ConfigDir holds one <model>.yaml per model.
+	ConfigDir string
+	// CodeVersion names the running code (set by the binary).
+	CodeVersion string
+	// LandingDir, when set, lets ingest read local files below it.
+	LandingDir string
 }
 
 // EnvHelp documents the environment variables Config reads.
@@ -47,6 +53,8 @@ const EnvHelp = `environment:
   PROMOFLOW_MINIO_SECURE        use TLS to MinIO (default false)
   PROMOFLOW_MINIO_BUCKET        bucket for models and landing files (default "promoflow")
   PROMOFLOW_METRICS_ADDR        address for /metrics (default 127.0.0.1:9464; empty disables)
+  PROMOFLOW_CONFIG_DIR          folder of per-model <model>.yaml files (default "configs")
+  PROMOFLOW_LANDING_DIR         local folder ingest may read instead of MinIO (default: none)
 The local stack writes these to .stack/env: load them with '. .stack/env'.
 `
 
@@ -64,6 +72,8 @@ func FromEnv() Config {
 		MinIOSecure:       secure,
 		Bucket:            envOr("PROMOFLOW_MINIO_BUCKET", "promoflow"),
 		MetricsAddr:       envOr("PROMOFLOW_METRICS_ADDR", "127.0.0.1:9464"),
+		ConfigDir:         envOr("PROMOFLOW_CONFIG_DIR", "configs"),
+		LandingDir:        os.Getenv("PROMOFLOW_LANDING_DIR"),
 	}
 }
 
@@ -75,6 +85,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MinIOEndpoint, "minio", c.MinIOEndpoint, "MinIO host:port")
 	fs.StringVar(&c.Bucket, "bucket", c.Bucket, "MinIO bucket")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "listen address for /metrics (empty disables)")
+	fs.StringVar(&c.ConfigDir, "config-dir", c.ConfigDir, "folder of per-model <model>.yaml files")
 }
 
 func envOr(name, def string) string {

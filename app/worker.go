@@ -19,6 +19,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/promoflow/promoflow/activities"
+	"github.com/promoflow/promoflow/config"
+	"github.com/promoflow/promoflow/registry"
+	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/workflows"
 )
 
@@ -43,16 +46,36 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer tc.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, log)
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, promReg, log)
 	if err != nil {
 		return err
 	}
 	defer stopMetrics()
 
+	st := store.New(pool)
+	if _, err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	reg := registry.New(mc, cfg.Bucket, registry.WithAuditor(auditLog{st}))
+	models := func(name string) (config.Model, error) { return config.Load(cfg.ConfigDir, name) }
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{})
-	register(w, &activities.Health{DB: pool, MinIO: mc, Bucket: cfg.Bucket})
+	register(w, activitySet{
+		health: &activities.Health{DB: pool, MinIO: mc, Bucket: cfg.Bucket},
+		data: &activities.Data{
+			Store: st, MinIO: mc, Bucket: cfg.Bucket, LocalDir: cfg.LandingDir,
+			Columns: func(source string) ([]string, error) {
+				m, err := config.ForSource(cfg.ConfigDir, source)
+				return m.Schema().Names(), err
+			},
+			CleanConfig: func(model string) (store.CleanConfig, error) {
+				m, err := models(model)
+				return m.Clean, err
+			},
+		},
+		models: &activities.Models{Store: st, Registry: reg, Config: models, CodeVersion: cfg.CodeVersion},
+	})
 	log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "metrics", cfg.MetricsAddr)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on %s: %w", cfg.TaskQueue, err)
@@ -63,11 +86,38 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
+// activitySet is every activity group a worker runs.
+type activitySet struct {
+	health *activities.Health
+	data   *activities.Data
+	models *activities.Models
+}
+
 // register puts every workflow and activity on the worker, by name, so a
 // workflow and the activities it calls always agree on names.
-func register(w sdkworker.Registry, health *activities.Health) {
-	w.RegisterWorkflowWithOptions(workflows.StackCheck, workflow.RegisterOptions{Name: "StackCheck"})
-	w.RegisterActivityWithOptions(health.CheckStack, activity.RegisterOptions{Name: "CheckStack"})
+func register(w sdkworker.Registry, a activitySet) {
+	for name, wf := range map[string]any{
+		"StackCheck":   workflows.StackCheck,
+		"DailyRetrain": workflows.DailyRetrain,
+		"Promote":      workflows.Promote,
+		"Rollback":     workflows.Rollback,
+	} {
+		w.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
+	}
+	for name, act := range map[string]any{
+		"CheckStack":             a.health.CheckStack,
+		workflows.ActListLanding: a.data.ListLanding,
+		workflows.ActIngestFile:  a.data.IngestFile,
+		workflows.ActCleanDay:    a.data.CleanDay,
+		workflows.ActLoadPlan:    a.models.LoadPlan,
+		workflows.ActTrainModel:  a.models.TrainModel,
+		workflows.ActValidate:    a.models.ValidateModel,
+		workflows.ActMoveAlias:   a.models.MoveAlias,
+		workflows.ActRollback:    a.models.RollbackAlias,
+		workflows.ActRecordRun:   a.models.RecordRun,
+	} {
+		w.RegisterActivityWithOptions(act, activity.RegisterOptions{Name: name})
+	}
 }
 
 func ensureBucket(ctx context.Context, mc *minio.Client, bucket string) error {

@@ -44,6 +44,7 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	cfg.CodeVersion = codeVersion()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	return app.RunWorker(ctx, *cfg, log)
 }

@@ -1,0 +1,401 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/promoflow/promoflow/config"
+	"github.com/promoflow/promoflow/dataset"
+	"github.com/promoflow/promoflow/gate"
+	"github.com/promoflow/promoflow/learn"
+	"github.com/promoflow/promoflow/registry"
+	"github.com/promoflow/promoflow/store"
+	"github.com/promoflow/promoflow/workflows"
+)
+
+// Models holds the model activities: planning a run, training and
+// registering a version, judging it at the gate, moving aliases and
+// recording runs.
+type Models struct {
+	Store    *store.Store
+	Registry *registry.Registry
+	// Config returns a model's configuration.
+	Config func(model string) (config.Model, error)
+	// CodeVersion names the running code; it is part of the training key.
+	CodeVersion string
+}
+
+// LoadPlan returns the part of a model's configuration a run follows.
+func (m *Models) LoadPlan(ctx context.Context, model string) (workflows.Plan, error) {
+	cfg, err := m.config(model)
+	if err != nil {
+		return workflows.Plan{}, err
+	}
+	return workflows.Plan{
+		Model: cfg.Name, Source: cfg.Source, WindowDays: cfg.WindowDays,
+		RequireApproval: cfg.Approval.Required, ApprovalTimeout: cfg.Approval.Timeout,
+	}, nil
+}
+
+func (m *Models) config(model string) (config.Model, error) {
+	cfg, err := m.Config(model)
+	if err != nil {
+		return config.Model{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
+	}
+	return cfg, nil
+}
+
+// window loads the clean rows of the days ending at day and splits them
+// into training rows and the holdout.
+func (m *Models) window(ctx context.Context, cfg config.Model, day string) (train, holdout *dataset.Table, w registry.DataWindow, err error) {
+	to, err := store.ParseDay(day)
+	if err != nil {
+		return nil, nil, w, invalidInput(err)
+	}
+	from := to.AddDate(0, 0, -(cfg.WindowDays - 1))
+	tbl, fp, err := m.Store.LoadClean(ctx, cfg.Source, from, to)
+	if err != nil {
+		return nil, nil, w, classify(err)
+	}
+	train, holdout = splitHoldout(tbl, cfg.HoldoutFraction)
+	w = registry.DataWindow{
+		From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
+		Rows: int64(len(tbl.Rows)), Fingerprint: string(fp),
+		Counts: map[string]int64{"train": int64(len(train.Rows)), "holdout": int64(len(holdout.Rows))},
+	}
+	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
+		w.Days = append(w.Days, d.Format(time.DateOnly))
+	}
+	return train, holdout, w, nil
+}
+
+// splitHoldout puts a row in the holdout by a hash of its content, so the
+// same row is held out on every day and by every version: production never
+// trained on the rows the gate judges it with either.
+func splitHoldout(tbl *dataset.Table, fraction float64) (train, holdout *dataset.Table) {
+	train = &dataset.Table{Header: tbl.Header}
+	holdout = &dataset.Table{Header: tbl.Header}
+	cut := uint64(fraction * float64(math.MaxUint32))
+	for _, row := range tbl.Rows {
+		h := fnv.New64a()
+		for _, f := range row {
+			h.Write([]byte(f))
+			h.Write([]byte{0})
+		}
+		if h.Sum64()&math.MaxUint32 < cut {
+			holdout.Rows = append(holdout.Rows, row)
+		} else {
+			train.Rows = append(train.Rows, row)
+		}
+	}
+	return train, holdout
+}
+
+// trainingKey identifies a training step by what determines its result:
+// the exact training rows, the configuration and the code.
+func trainingKey(fingerprint string, cfg json.RawMessage, code string) string {
+	h := sha256.New()
+	for _, part := range []string{fingerprint, string(cfg), code} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TrainModel trains a version on the window of clean days ending at the
+// run's day and registers it. A retry of the same run returns the same
+// version; an identical training key reuses the version it produced.
+func (m *Models) TrainModel(ctx context.Context, in workflows.TrainInput) (workflows.TrainResult, error) {
+	cfg, err := m.config(in.Model)
+	if err != nil {
+		return workflows.TrainResult{}, err
+	}
+	train, _, w, err := m.window(ctx, cfg, in.Day)
+	if err != nil {
+		return workflows.TrainResult{}, err
+	}
+	tcfg := cfg.TrainConfig()
+	cfgJSON, err := json.Marshal(struct {
+		Train  config.Train      `json:"train"`
+		Window int               `json:"window_days"`
+		Hold   float64           `json:"holdout_fraction"`
+		Clean  store.CleanConfig `json:"clean"`
+	}{cfg.Train, cfg.WindowDays, cfg.HoldoutFraction, cfg.Clean})
+	if err != nil {
+		return workflows.TrainResult{}, fmt.Errorf("encode training config: %w", err)
+	}
+	key := trainingKey(learn.Fingerprint(train), cfgJSON, m.CodeVersion)
+	if !in.NoCache {
+		if v, ok, err := m.cached(ctx, in.Model, key); err != nil {
+			return workflows.TrainResult{}, err
+		} else if ok {
+			return workflows.TrainResult{Version: v.Version, Rows: int(v.DataWindow.Counts["train"]), Fingerprint: key, Metrics: v.Metrics, Reused: true}, nil
+		}
+	}
+	if len(train.Rows) == 0 {
+		return workflows.TrainResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("no clean rows for %s in %s..%s", cfg.Source, w.From, w.To), "NoData", nil)
+	}
+
+	stop := heartbeatWhile(ctx, "training")
+	model, err := learn.Train(train, cfg.Schema(), tcfg)
+	stop()
+	if err != nil {
+		return workflows.TrainResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("train %s: %v", in.Model, err), "InvalidInput", err)
+	}
+	modelJSON, err := json.Marshal(model)
+	if err != nil {
+		return workflows.TrainResult{}, fmt.Errorf("encode model: %w", err)
+	}
+	parent, err := m.Registry.Resolve(ctx, in.Model, "production")
+	if err != nil && !errors.Is(err, registry.ErrNotFound) {
+		return workflows.TrainResult{}, err
+	}
+	metrics := flatMetrics(model.Metrics)
+	man, err := m.Registry.Register(ctx, registry.RegisterRequest{
+		Model: in.Model, RunID: in.RunID, WorkflowID: in.WorkflowID, CodeVersion: m.CodeVersion,
+		DataWindow: w, Schema: cfg.Schema(), Metrics: metrics, Parent: parent, Seed: cfg.Train.Seed,
+		Config:    cfgJSON,
+		Artifacts: map[string][]byte{registry.ModelArtifact: modelJSON, trainingKeyArtifact: []byte(key)},
+	})
+	if err != nil {
+		return workflows.TrainResult{}, fmt.Errorf("register %s: %w", in.Model, err)
+	}
+	return workflows.TrainResult{Version: man.Version, Rows: len(train.Rows), Fingerprint: key, Metrics: man.Metrics}, nil
+}
+
+// trainingKeyArtifact stores a version's training key next to its model.
+const trainingKeyArtifact = "training-key.txt"
+
+// cached finds the newest version whose training key is key.
+func (m *Models) cached(ctx context.Context, model, key string) (*registry.Manifest, bool, error) {
+	versions, err := m.Registry.Versions(ctx, model)
+	if err != nil && !errors.Is(err, registry.ErrNotFound) {
+		return nil, false, fmt.Errorf("list versions of %s: %w", model, err)
+	}
+	for i := len(versions) - 1; i >= 0; i-- {
+		v := versions[i]
+		if _, ok := v.Artifacts[trainingKeyArtifact]; !ok {
+			continue
+		}
+		got, err := m.Registry.Artifact(ctx, model, v.Version, trainingKeyArtifact)
+		if err != nil {
+			continue // a version that does not verify is never reused
+		}
+		if string(got) == key {
+			return v, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// flatMetrics names a model's validation metrics for the manifest.
+func flatMetrics(mt learn.Metrics) map[string]float64 {
+	out := map[string]float64{
+		"roc_auc": mt.ROCAUC, "pr_auc": mt.PRAUC, "log_loss": mt.LogLoss, "brier": mt.Brier,
+		"ece": mt.ECE, "rows": float64(mt.Rows), "positive_rate": mt.PositiveRate,
+		"precision": mt.AtThreshold.Precision, "recall": mt.AtThreshold.Recall,
+		"accuracy": mt.AtThreshold.Accuracy, "f1": mt.AtThreshold.F1,
+	}
+	for _, a := range mt.Uplift {
+		out["qini:"+a.Arm] = a.Qini
+		out["uplift:"+a.Arm] = a.ObservedUplift
+	}
+	for k, v := range out {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+// heartbeatWhile heartbeats every few seconds until stopped, so a worker
+// that dies mid-step is noticed within the heartbeat timeout.
+func heartbeatWhile(ctx context.Context, phase string) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			activity.RecordHeartbeat(ctx, fmt.Sprintf("%s for %s", phase, time.Since(start).Round(time.Second)))
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+
+// ValidateModel scores the challenger and production on the same holdout
+// and judges the challenger by the model's gate limits.
+func (m *Models) ValidateModel(ctx context.Context, in workflows.ValidateInput) (gate.Verdict, error) {
+	cfg, err := m.config(in.Model)
+	if err != nil {
+		return gate.Verdict{}, err
+	}
+	chMan, chFiles, err := m.Registry.Load(ctx, in.Model, in.Version)
+	if err != nil {
+		return gate.Verdict{}, nonRetryableIf(err)
+	}
+	challenger, err := learn.Load(chFiles[registry.ModelArtifact])
+	if err != nil {
+		return gate.Verdict{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("load %s v%d: %v", in.Model, in.Version, err), "InvalidInput", err)
+	}
+	day := in.Day
+	if day == "" {
+		day = chMan.DataWindow.To
+	}
+	_, holdout, _, err := m.window(ctx, cfg, day)
+	if err != nil {
+		return gate.Verdict{}, err
+	}
+	v := gate.Verdict{Model: in.Model, Version: in.Version, HoldoutRows: len(holdout.Rows)}
+	chScores, err := holdoutScores(challenger, holdout)
+	if err != nil {
+		return gate.Verdict{}, err
+	}
+	var prodScores *gate.Scores
+	prod, err := m.Registry.Resolve(ctx, in.Model, "production")
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+	case err != nil:
+		return gate.Verdict{}, err
+	default:
+		v.Production = prod
+		if prod != in.Version {
+			_, files, err := m.Registry.Load(ctx, in.Model, prod)
+			if err != nil {
+				return gate.Verdict{}, fmt.Errorf("load production v%d: %w", prod, err)
+			}
+			pm, err := learn.Load(files[registry.ModelArtifact])
+			if err != nil {
+				return gate.Verdict{}, fmt.Errorf("decode production v%d: %w", prod, err)
+			}
+			s, err := holdoutScores(pm, holdout)
+			if err != nil {
+				return gate.Verdict{}, err
+			}
+			prodScores = &s
+		}
+	}
+	v.Checks = gate.Judge(cfg.Gate, len(holdout.Rows), chScores, prodScores)
+	v.Pass = gate.AllPass(v.Checks)
+	return v, nil
+}
+
+// holdoutScores measures a model on the holdout for the gate.
+func holdoutScores(m *learn.Model, holdout *dataset.Table) (gate.Scores, error) {
+	mt, err := learn.Evaluate(m, holdout)
+	if err != nil {
+		return gate.Scores{AUC: math.NaN(), LogLoss: math.NaN(), CalibrationError: math.NaN()}, nil
+	}
+	s := gate.Scores{AUC: mt.ROCAUC, LogLoss: mt.LogLoss, CalibrationError: mt.ECE}
+	if len(mt.Uplift) > 0 {
+		best := math.Inf(-1)
+		for _, a := range mt.Uplift {
+			best = math.Max(best, a.Qini)
+		}
+		s.Qini = &best
+	}
+	return s, nil
+}
+
+// MoveAlias points an alias at a version; for production it keeps the old
+// target as `previous`. The move id is the workflow and activity id, so a
+// retried activity does not move twice.
+func (m *Models) MoveAlias(ctx context.Context, in workflows.MoveInput) (workflows.MoveResult, error) {
+	req := registry.MoveRequest{
+		Model: in.Model, Alias: in.Alias, To: in.To, Actor: in.Actor, Reason: in.Reason,
+		WorkflowID: in.WorkflowID, MoveID: moveID(ctx),
+	}
+	var mv registry.AliasMove
+	var err error
+	if in.KeepPrevious && in.Alias == "production" {
+		mv, err = m.Registry.Promote(ctx, req)
+	} else {
+		mv, err = m.Registry.MoveAlias(ctx, req)
+	}
+	if err != nil {
+		return workflows.MoveResult{}, nonRetryableIf(err)
+	}
+	return workflows.MoveResult{Alias: mv.Alias, From: mv.Previous, To: mv.Version}, nil
+}
+
+// RollbackAlias moves production back (see registry.Rollback).
+func (m *Models) RollbackAlias(ctx context.Context, in workflows.RollbackInput) (workflows.MoveResult, error) {
+	req := registry.RollbackRequest{Model: in.Model, Actor: in.Actor, Reason: in.Reason, WorkflowID: in.WorkflowID, MoveID: moveID(ctx)}
+	if in.To > 0 {
+		req.To = &in.To
+	}
+	mv, err := m.Registry.Rollback(ctx, req)
+	if err != nil {
+		return workflows.MoveResult{}, nonRetryableIf(err)
+	}
+	return workflows.MoveResult{Alias: mv.Alias, From: mv.Previous, To: mv.Version}, nil
+}
+
+// RecordRun stores a run's state in PostgreSQL's run history.
+func (m *Models) RecordRun(ctx context.Context, r workflows.RunRecord) error {
+	day, err := store.ParseDay(r.Day)
+	if err != nil {
+		return invalidInput(err)
+	}
+	steps, err := json.Marshal(r.Steps)
+	if err != nil {
+		return fmt.Errorf("encode steps: %w", err)
+	}
+	return m.Store.UpsertRun(ctx, store.Run{
+		WorkflowID: r.WorkflowID, RunID: r.RunID, Model: r.Model, Day: day, Status: r.Status,
+		Steps: steps, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+	})
+}
+
+// moveID is an idempotency key for an alias move made by this activity.
+func moveID(ctx context.Context) string {
+	if !activity.IsActivity(ctx) {
+		return ""
+	}
+	info := activity.GetInfo(ctx)
+	return info.WorkflowExecution.RunID + ":" + info.ActivityID
+}
+
+// nonRetryableIf marks registry errors that no retry can fix.
+func nonRetryableIf(err error) error {
+	var (
+		conflict  *registry.ConflictError
+		integrity *registry.IntegrityError
+		invalid   *registry.ValidationError
+	)
+	switch {
+	case errors.As(err, &conflict):
+		return temporal.NewNonRetryableApplicationError(err.Error(), "Conflict", err)
+	case errors.As(err, &integrity):
+		return temporal.NewNonRetryableApplicationError(err.Error(), "Integrity", err)
+	case errors.As(err, &invalid), errors.Is(err, registry.ErrNotFound):
+		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
+	}
+	return err
+}

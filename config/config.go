@@ -1,0 +1,161 @@
+// Package config reads a model's configuration: where its data comes from,
+// the schema and cleaning rules, training settings, gate limits and whether
+// a person approves promotions. One YAML file per model, named <model>.yaml.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/promoflow/promoflow/gate"
+	"github.com/promoflow/promoflow/learn"
+	"github.com/promoflow/promoflow/schema"
+	"github.com/promoflow/promoflow/store"
+)
+
+// Model is one model's configuration.
+type Model struct {
+	Name string `yaml:"name"`
+	// Source names the landing folder the model's data arrives in.
+	Source string `yaml:"source"`
+	// WindowDays is how many clean days, ending at the run's day, training uses.
+	WindowDays int `yaml:"window_days"`
+	// HoldoutFraction of rows (chosen by a stable hash of the row, so the
+	// same rows every day) never trains and judges the gate.
+	HoldoutFraction float64           `yaml:"holdout_fraction"`
+	Clean           store.CleanConfig `yaml:"clean"`
+	Train           Train             `yaml:"train"`
+	Gate            gate.Limits       `yaml:"gate"`
+	Approval        Approval          `yaml:"approval"`
+}
+
+// Train holds the training settings and the grid searched on validation.
+type Train struct {
+	Seed               int64     `yaml:"seed"`
+	C                  []float64 `yaml:"c"`
+	Balanced           []bool    `yaml:"balanced"`
+	SelectThresholds   []float64 `yaml:"select_thresholds"`
+	CorrLimit          float64   `yaml:"corr_limit"`
+	ValidationFraction float64   `yaml:"validation_fraction"`
+	Metric             string    `yaml:"metric"`
+	MaxIter            int       `yaml:"max_iter"`
+	Tol                float64   `yaml:"tol"`
+	Impute             string    `yaml:"impute"`
+}
+
+// Approval says whether a passing challenger waits for a person.
+type Approval struct {
+	Required bool          `yaml:"required"`
+	Timeout  time.Duration `yaml:"timeout"`
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Parse reads a model's YAML configuration and fills defaults. Unknown keys
+// are errors, so a misspelt limit does not silently fall back to a default.
+func Parse(data []byte, file string) (Model, error) {
+	var m Model
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&m); err != nil {
+		return Model{}, fmt.Errorf("config %s: %w", file, err)
+	}
+	if !nameRE.MatchString(m.Name) {
+		return Model{}, fmt.Errorf("config %s: name %q: want lower-case letters, digits, _ and -", file, m.Name)
+	}
+	if !nameRE.MatchString(m.Source) {
+		return Model{}, fmt.Errorf("config %s: source %q: want lower-case letters, digits, _ and -", file, m.Source)
+	}
+	if err := m.Clean.Schema.Validate(); err != nil {
+		return Model{}, fmt.Errorf("config %s: %w", file, err)
+	}
+	if m.WindowDays == 0 {
+		m.WindowDays = 7
+	}
+	if m.WindowDays < 1 || m.WindowDays > 366 {
+		return Model{}, fmt.Errorf("config %s: window_days %d: want 1..366", file, m.WindowDays)
+	}
+	if m.HoldoutFraction == 0 {
+		m.HoldoutFraction = 0.2
+	}
+	if m.HoldoutFraction <= 0 || m.HoldoutFraction >= 0.5 {
+		return Model{}, fmt.Errorf("config %s: holdout_fraction %v: want in (0, 0.5)", file, m.HoldoutFraction)
+	}
+	if m.Approval.Required && m.Approval.Timeout == 0 {
+		m.Approval.Timeout = 24 * time.Hour
+	}
+	m.Gate = m.Gate.WithDefaults()
+	return m, nil
+}
+
+// Schema is the model's data schema.
+func (m Model) Schema() schema.Schema { return m.Clean.Schema }
+
+// TrainConfig turns the training settings into the learner's configuration.
+func (m Model) TrainConfig() learn.TrainConfig {
+	t := m.Train
+	cfg := learn.TrainConfig{
+		Seed: t.Seed, Cs: t.C, SelectThresholds: t.SelectThresholds, CorrLimit: t.CorrLimit,
+		ValidationFraction: t.ValidationFraction, Metric: t.Metric, MaxIter: t.MaxIter, Tol: t.Tol, Impute: t.Impute,
+	}
+	for _, b := range t.Balanced {
+		cfg.ClassWeights = append(cfg.ClassWeights, learn.ClassWeight{Balanced: b})
+	}
+	return cfg
+}
+
+// ErrNotFound means no configuration file exists for the model.
+var ErrNotFound = errors.New("no configuration for model")
+
+// Load reads <dir>/<model>.yaml.
+func Load(dir, model string) (Model, error) {
+	if !nameRE.MatchString(model) {
+		return Model{}, fmt.Errorf("model name %q: want lower-case letters, digits, _ and -", model)
+	}
+	file := filepath.Join(dir, model+".yaml")
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return Model{}, fmt.Errorf("%w %q (looked for %s)", ErrNotFound, model, file)
+	}
+	if err != nil {
+		return Model{}, fmt.Errorf("read config: %w", err)
+	}
+	m, err := Parse(data, file)
+	if err != nil {
+		return Model{}, err
+	}
+	if m.Name != model {
+		return Model{}, fmt.Errorf("config %s names model %q, want %q", file, m.Name, model)
+	}
+	return m, nil
+}
+
+// ForSource returns the configuration of the model fed by source, the first
+// by file name when several share it.
+func ForSource(dir, source string) (Model, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return Model{}, fmt.Errorf("list configs in %s: %w", dir, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return Model{}, fmt.Errorf("read config: %w", err)
+		}
+		m, err := Parse(data, f)
+		if err != nil {
+			return Model{}, err
+		}
+		if m.Source == source {
+			return m, nil
+		}
+	}
+	return Model{}, fmt.Errorf("%w fed by source %q in %s", ErrNotFound, source, dir)
+}

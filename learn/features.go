@@ -1,0 +1,561 @@
+package learn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/promoflow/promoflow/dataset"
+	"github.com/promoflow/promoflow/schema"
+)
+
+// Imputation strategies for numeric and flag columns.
+const (
+	ImputeMedian = "median"
+	ImputeMean   = "mean"
+)
+
+// ColumnTransform is the fitted transform of one feature column.
+//
+// Numeric columns become (x-Mean)/Scale with missing values replaced by
+// Impute first; Scale is the population standard deviation (ddof=0) of the
+// imputed training values, or 1 for a constant column, as in scikit-learn's
+// StandardScaler. Flag columns become 0/1 (missing = Impute, not scaled).
+// When the training data had missing values, MissingFlag adds a 0/1
+// "<name>[missing]" feature. Categorical columns become one 0/1 feature per
+// training level ("<name>=<level>", levels sorted) plus "<name>[unknown]" for
+// any value not seen in training.
+type ColumnTransform struct {
+	Name        string      `json:"name"`
+	Kind        schema.Kind `json:"kind"`
+	Impute      float64     `json:"impute,omitempty"`
+	MissingFlag bool        `json:"missing_flag,omitempty"`
+	Mean        float64     `json:"mean,omitempty"`
+	Scale       float64     `json:"scale,omitempty"`
+	Levels      []string    `json:"levels,omitempty"`
+}
+
+// Feature is one column of the design matrix.
+type Feature struct {
+	Name string `json:"name"`
+	// Selected is false when Pearson selection dropped the feature; its
+	// coefficients are then zero.
+	Selected bool `json:"selected"`
+	// TargetCorr is the Pearson correlation of the feature with the target
+	// on the training rows.
+	TargetCorr float64 `json:"target_corr"`
+}
+
+// Pipeline is the fitted feature transform: it turns a row of raw strings
+// into the numeric features the regression sees. It is saved in the model so
+// scoring applies exactly the training transform.
+type Pipeline struct {
+	Impute  string            `json:"impute"`
+	Columns []ColumnTransform `json:"columns"`
+	// Features lists every design column: first the values and missing
+	// flags of numeric and flag columns, then the one-hot columns.
+	Features []Feature `json:"features"`
+}
+
+// design is a transformed data set: dense features row-major plus, for each
+// categorical column, the index of the one active one-hot feature.
+type design struct {
+	n, pd, nc, p int
+	x            []float64 // n*pd
+	cat          []int32   // n*nc, absolute feature indexes in [pd, p)
+}
+
+// shape returns the number of dense features, of categorical columns and
+// of all features.
+func (pl *Pipeline) shape() (pd, nc, p int) {
+	for _, c := range pl.Columns {
+		switch c.Kind {
+		case schema.Numeric, schema.Flag:
+			pd++
+			if c.MissingFlag {
+				pd++
+			}
+		case schema.Categorical:
+			nc++
+			p += len(c.Levels) + 1
+		}
+	}
+	return pd, nc, p + pd
+}
+
+// featureNames lists the design columns in order.
+func (pl *Pipeline) featureNames() []string {
+	var dense, cats []string
+	for _, c := range pl.Columns {
+		switch c.Kind {
+		case schema.Numeric, schema.Flag:
+			dense = append(dense, c.Name)
+			if c.MissingFlag {
+				dense = append(dense, c.Name+"[missing]")
+			}
+		case schema.Categorical:
+			for _, l := range c.Levels {
+				cats = append(cats, c.Name+"="+l)
+			}
+			cats = append(cats, c.Name+"[unknown]")
+		}
+	}
+	return append(dense, cats...)
+}
+
+// parseNumber reads a numeric cell; empty and NaN cells are missing.
+func parseNumber(s string) (float64, error) {
+	if s == "" {
+		return math.NaN(), nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t := strings.TrimSpace(s)
+		if t == "" {
+			return math.NaN(), nil
+		}
+		if v, err = strconv.ParseFloat(t, 64); err != nil {
+			return 0, fmt.Errorf("%q is not a number", s)
+		}
+	}
+	if math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%q is out of range", s)
+	}
+	return v, nil
+}
+
+// parseFlag reads a 0/1 cell: 0/1, true/false, yes/no, y/n (any case).
+func parseFlag(s string) (float64, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return math.NaN(), nil
+	case "1", "true", "yes", "y", "t":
+		return 1, nil
+	case "0", "false", "no", "n", "f":
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err == nil && (v == 0 || v == 1) {
+		return v, nil
+	}
+	return 0, fmt.Errorf("%q is not a 0/1 flag", s)
+}
+
+// cellError names the data row and column of a bad cell.
+func cellError(row int, col string, err error) error {
+	return fmt.Errorf("data row %d, column %q: %w", row+1, col, err)
+}
+
+// parseDenseColumn parses column j of the given rows as numbers or flags.
+func parseDenseColumn(tbl *dataset.Table, rows []int, j int, c schema.Column) ([]float64, error) {
+	parse := parseNumber
+	if c.Kind == schema.Flag {
+		parse = parseFlag
+	}
+	out := make([]float64, len(rows))
+	for i, r := range rows {
+		v, err := parse(tbl.Rows[r][j])
+		if err != nil {
+			return nil, cellError(r, c.Name, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// parsedColumn holds one feature column of the training rows.
+type parsedColumn struct {
+	dense  []float64 // numeric and flag, NaN = missing
+	codes  []int32   // categorical, index into levels
+	levels []string
+}
+
+// fitPipeline fits the feature transform on the given rows of tbl and
+// returns it with the design matrix of those rows. Selection is not applied
+// (every feature is selected).
+func fitPipeline(tbl *dataset.Table, sch schema.Schema, rows []int, impute string) (*Pipeline, *design, error) {
+	if impute == "" {
+		impute = ImputeMedian
+	}
+	if impute != ImputeMedian && impute != ImputeMean {
+		return nil, nil, fmt.Errorf("impute %q: want %q or %q", impute, ImputeMedian, ImputeMean)
+	}
+	var cols []schema.Column
+	var idx []int
+	for _, c := range sch.Columns {
+		if !c.Kind.IsFeature() {
+			continue
+		}
+		j, ok := tbl.Col(c.Name)
+		if !ok {
+			return nil, nil, fmt.Errorf("feature column %q not in data", c.Name)
+		}
+		cols = append(cols, c)
+		idx = append(idx, j)
+	}
+	if len(cols) == 0 {
+		return nil, nil, errors.New("schema declares no feature columns")
+	}
+	parsed := make([]parsedColumn, len(cols))
+	errs := make([]error, len(cols))
+	parallelFor(len(cols), func(k int) {
+		c := cols[k]
+		if c.Kind == schema.Categorical {
+			parsed[k].levels, parsed[k].codes = encodeLevels(tbl, rows, idx[k])
+			return
+		}
+		parsed[k].dense, errs[k] = parseDenseColumn(tbl, rows, idx[k], c)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	pl := &Pipeline{Impute: impute, Columns: make([]ColumnTransform, len(cols))}
+	for k, c := range cols {
+		ct := ColumnTransform{Name: c.Name, Kind: c.Kind}
+		pc := &parsed[k]
+		switch c.Kind {
+		case schema.Numeric, schema.Flag:
+			ct.Impute, ct.MissingFlag = imputeValue(pc.dense, impute, c.Kind)
+			if c.Kind == schema.Numeric {
+				ct.Mean, ct.Scale = meanStd(pc.dense, ct.Impute)
+			}
+		case schema.Categorical:
+			ct.Levels = pc.levels
+		}
+		pl.Columns[k] = ct
+	}
+	for _, name := range pl.featureNames() {
+		pl.Features = append(pl.Features, Feature{Name: name, Selected: true})
+	}
+	d := pl.newDesign(len(rows))
+	parallelFor(len(cols), func(k int) { pl.fillColumn(d, k, &parsed[k]) })
+	return pl, d, nil
+}
+
+// encodeLevels codes column j of rows by sorted level.
+func encodeLevels(tbl *dataset.Table, rows []int, j int) ([]string, []int32) {
+	seen := map[string]int32{}
+	var levels []string
+	codes := make([]int32, len(rows))
+	for i, r := range rows {
+		v := tbl.Rows[r][j]
+		c, ok := seen[v]
+		if !ok {
+			c = int32(len(levels))
+			seen[v] = c
+			levels = append(levels, v)
+		}
+		codes[i] = c
+	}
+	sorted := slices.Clone(levels)
+	slices.Sort(sorted)
+	remap := make([]int32, len(levels))
+	for k, l := range sorted {
+		remap[seen[l]] = int32(k)
+	}
+	for i, c := range codes {
+		codes[i] = remap[c]
+	}
+	return sorted, codes
+}
+
+// imputeValue returns the fill value for missing cells and whether any
+// cell was missing. A column with no values at all imputes 0.
+func imputeValue(v []float64, how string, kind schema.Kind) (float64, bool) {
+	present := make([]float64, 0, len(v))
+	for _, x := range v {
+		if !math.IsNaN(x) {
+			present = append(present, x)
+		}
+	}
+	missing := len(present) < len(v)
+	if len(present) == 0 {
+		return 0, missing
+	}
+	if kind == schema.Flag {
+		// The mode: a flag stays 0 or 1.
+		var ones int
+		for _, x := range present {
+			if x == 1 {
+				ones++
+			}
+		}
+		if 2*ones > len(present) {
+			return 1, missing
+		}
+		return 0, missing
+	}
+	if how == ImputeMean {
+		var s float64
+		for _, x := range present {
+			s += x
+		}
+		return s / float64(len(present)), missing
+	}
+	return median(present), missing
+}
+
+// median returns the median of v (the mean of the two middle values when
+// the count is even, like numpy), reordering v.
+func median(v []float64) float64 {
+	n := len(v)
+	k := n / 2
+	hi := quickselect(v, k)
+	if n%2 == 1 {
+		return hi
+	}
+	// The largest value below position k is the max of v[:k].
+	lo := v[0]
+	for _, x := range v[1:k] {
+		lo = math.Max(lo, x)
+	}
+	return (lo + hi) / 2
+}
+
+// quickselect partially sorts v so that v[k] is the k-th smallest value and
+// everything before it is no larger, and returns v[k].
+func quickselect(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		// Median of three as pivot keeps sorted input linear.
+		mid := lo + (hi-lo)/2
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		pivot := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
+}
+
+// meanStd returns the mean and population standard deviation of v with
+// missing values replaced by fill; a zero deviation becomes 1.
+func meanStd(v []float64, fill float64) (mean, std float64) {
+	var s float64
+	for _, x := range v {
+		if math.IsNaN(x) {
+			x = fill
+		}
+		s += x
+	}
+	mean = s / float64(len(v))
+	var ss float64
+	for _, x := range v {
+		if math.IsNaN(x) {
+			x = fill
+		}
+		ss += (x - mean) * (x - mean)
+	}
+	std = math.Sqrt(ss / float64(len(v)))
+	if std == 0 || math.IsNaN(std) {
+		std = 1
+	}
+	return mean, std
+}
+
+// newDesign allocates an empty design of n rows for the pipeline.
+func (pl *Pipeline) newDesign(n int) *design {
+	pd, nc, p := pl.shape()
+	return &design{n: n, pd: pd, nc: nc, p: p, x: make([]float64, n*pd), cat: make([]int32, n*nc)}
+}
+
+// offsets returns, for column k of the pipeline, its first dense feature
+// (or -1) and its categorical slot and first one-hot feature (or -1).
+func (pl *Pipeline) offsets(k int) (dense, slot, first int) {
+	pd, _, _ := pl.shape()
+	dense, slot, first = 0, 0, pd
+	for i := 0; i < k; i++ {
+		c := pl.Columns[i]
+		switch c.Kind {
+		case schema.Numeric, schema.Flag:
+			dense++
+			if c.MissingFlag {
+				dense++
+			}
+		case schema.Categorical:
+			slot++
+			first += len(c.Levels) + 1
+		}
+	}
+	if pl.Columns[k].Kind == schema.Categorical {
+		return -1, slot, first
+	}
+	return dense, -1, -1
+}
+
+// fillColumn writes parsed column k into d.
+func (pl *Pipeline) fillColumn(d *design, k int, pc *parsedColumn) {
+	c := pl.Columns[k]
+	off, slot, first := pl.offsets(k)
+	if c.Kind == schema.Categorical {
+		for i, code := range pc.codes {
+			d.cat[i*d.nc+slot] = int32(first) + code
+		}
+		return
+	}
+	for i, v := range pc.dense {
+		x, miss := c.value(v)
+		d.x[i*d.pd+off] = x
+		if c.MissingFlag {
+			d.x[i*d.pd+off+1] = miss
+		}
+	}
+}
+
+// value transforms one parsed cell into its value feature and missing flag.
+func (c *ColumnTransform) value(v float64) (x, missing float64) {
+	if math.IsNaN(v) {
+		v, missing = c.Impute, 1
+	}
+	if c.Kind == schema.Numeric {
+		v = (v - c.Mean) / c.Scale
+	}
+	return v, missing
+}
+
+// transform builds the design of the given rows of tbl with the fitted
+// pipeline. Unknown levels map to the unknown feature; bad numbers are
+// errors naming row and column.
+func (pl *Pipeline) transform(tbl *dataset.Table, rows []int) (*design, error) {
+	d := pl.newDesign(len(rows))
+	errs := make([]error, len(pl.Columns))
+	parallelFor(len(pl.Columns), func(k int) {
+		c := pl.Columns[k]
+		j, ok := tbl.Col(c.Name)
+		if !ok {
+			errs[k] = fmt.Errorf("feature column %q not in data", c.Name)
+			return
+		}
+		var pc parsedColumn
+		if c.Kind == schema.Categorical {
+			pc.codes = c.codes(tbl, rows, j)
+		} else {
+			col := schema.Column{Name: c.Name, Kind: c.Kind}
+			pc.dense, errs[k] = parseDenseColumn(tbl, rows, j, col)
+			if errs[k] != nil {
+				return
+			}
+		}
+		pl.fillColumn(d, k, &pc)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// codes maps column j of rows to level indexes, len(Levels) for unknown.
+func (c *ColumnTransform) codes(tbl *dataset.Table, rows []int, j int) []int32 {
+	m := make(map[string]int32, len(c.Levels))
+	for i, l := range c.Levels {
+		m[l] = int32(i)
+	}
+	unknown := int32(len(c.Levels))
+	out := make([]int32, len(rows))
+	for i, r := range rows {
+		code, ok := m[tbl.Rows[r][j]]
+		if !ok {
+			code = unknown
+		}
+		out[i] = code
+	}
+	return out
+}
+
+// transformRow writes the features of one row given by name into x (dense
+// part) and cat (one-hot indexes).
+func (pl *Pipeline) transformRow(row map[string]string, x []float64, cat []int32) error {
+	di, ci := 0, 0
+	pd, _, _ := pl.shape()
+	first := pd
+	for k := range pl.Columns {
+		c := &pl.Columns[k]
+		s := row[c.Name]
+		switch c.Kind {
+		case schema.Categorical:
+			code := len(c.Levels)
+			if i, ok := slices.BinarySearch(c.Levels, s); ok {
+				code = i
+			}
+			cat[ci] = int32(first + code)
+			ci++
+			first += len(c.Levels) + 1
+		default:
+			parse := parseNumber
+			if c.Kind == schema.Flag {
+				parse = parseFlag
+			}
+			v, err := parse(s)
+			if err != nil {
+				return fmt.Errorf("column %q: %w", c.Name, err)
+			}
+			val, miss := c.value(v)
+			x[di] = val
+			di++
+			if c.MissingFlag {
+				x[di] = miss
+				di++
+			}
+		}
+	}
+	return nil
+}
+
+// parallelFor runs f(0..n-1) on up to GOMAXPROCS goroutines.
+func parallelFor(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, n)
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}

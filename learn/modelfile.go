@@ -1,0 +1,175 @@
+package learn
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/promoflow/promoflow/schema"
+)
+
+// FormatName and FormatVersion identify the model file format. Load
+// accepts only this version; a change that old readers cannot take bumps it.
+const (
+	FormatName    = "promoflow-model"
+	FormatVersion = 1
+)
+
+// modelFile is the JSON form of a Model: the model plus the format name.
+type modelFile struct {
+	Format string `json:"format"`
+	*modelAlias
+}
+
+// modelAlias has Model's fields without its methods, so encoding it does
+// not recurse into MarshalJSON.
+type modelAlias Model
+
+// MarshalJSON writes the model in the versioned model file format.
+func (m *Model) MarshalJSON() ([]byte, error) {
+	a := modelAlias(*m)
+	a.FormatVersion = FormatVersion
+	b, err := json.Marshal(modelFile{Format: FormatName, modelAlias: &a})
+	if err != nil {
+		return nil, fmt.Errorf("encode model: %w", err)
+	}
+	return b, nil
+}
+
+// Load reads a model file. It rejects unknown fields, another format or
+// version, and any shape that does not fit the schema and pipeline, with an
+// error naming the field.
+func Load(data []byte) (*Model, error) {
+	var f modelFile
+	f.modelAlias = new(modelAlias)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("load model: trailing data after the model object")
+	}
+	if f.Format != FormatName {
+		return nil, fmt.Errorf("load model: field format is %q, want %q", f.Format, FormatName)
+	}
+	m := (*Model)(f.modelAlias)
+	if m.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("load model: field format_version is %d, this build reads %d", m.FormatVersion, FormatVersion)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	return m, nil
+}
+
+// check verifies that the parts of a model fit together.
+func (m *Model) check() error {
+	if err := m.Schema.Validate(); err != nil {
+		return fmt.Errorf("field schema: %w", err)
+	}
+	pl := m.Pipeline
+	if pl == nil {
+		return errors.New("field pipeline is missing")
+	}
+	if pl.Impute != ImputeMedian && pl.Impute != ImputeMean {
+		return fmt.Errorf("field pipeline.impute is %q, want %q or %q", pl.Impute, ImputeMedian, ImputeMean)
+	}
+	var feats []schema.Column
+	for _, c := range m.Schema.Columns {
+		if c.Kind.IsFeature() {
+			feats = append(feats, c)
+		}
+	}
+	if len(pl.Columns) != len(feats) {
+		return fmt.Errorf("field pipeline.columns has %d columns, schema has %d feature columns", len(pl.Columns), len(feats))
+	}
+	for i, c := range pl.Columns {
+		where := fmt.Sprintf("pipeline.columns[%d]", i)
+		if c.Name != feats[i].Name || c.Kind != feats[i].Kind {
+			return fmt.Errorf("field %s is %s %q, schema says %s %q", where, c.Kind, c.Name, feats[i].Kind, feats[i].Name)
+		}
+		if !finite(c.Impute) || !finite(c.Mean) {
+			return fmt.Errorf("field %s: impute and mean must be finite", where)
+		}
+		switch c.Kind {
+		case schema.Numeric:
+			if !(c.Scale > 0) || !finite(c.Scale) {
+				return fmt.Errorf("field %s.scale is %v, want a positive finite number", where, c.Scale)
+			}
+		case schema.Flag:
+			if c.Scale != 0 || c.Mean != 0 {
+				return fmt.Errorf("field %s: a flag has no mean or scale", where)
+			}
+		case schema.Categorical:
+			for k := 1; k < len(c.Levels); k++ {
+				if c.Levels[k-1] >= c.Levels[k] {
+					return fmt.Errorf("field %s.levels is not sorted and unique at %q", where, c.Levels[k])
+				}
+			}
+		}
+		if c.Kind != schema.Categorical && len(c.Levels) > 0 {
+			return fmt.Errorf("field %s.levels set on a %s column", where, c.Kind)
+		}
+	}
+	names := pl.featureNames()
+	if len(pl.Features) != len(names) {
+		return fmt.Errorf("field pipeline.features has %d features, the columns make %d", len(pl.Features), len(names))
+	}
+	for j, f := range pl.Features {
+		if f.Name != names[j] {
+			return fmt.Errorf("field pipeline.features[%d].name is %q, want %q", j, f.Name, names[j])
+		}
+	}
+	if err := checkLogReg(m.Propensity, "propensity", pl); err != nil {
+		return err
+	}
+	treat := m.Schema.OfKind(schema.Treatment)
+	switch {
+	case len(treat) == 0 && m.Uplift != nil:
+		return errors.New("field uplift is set but the schema has no treatment column")
+	case len(treat) == 1 && m.Uplift == nil:
+		return fmt.Errorf("field uplift is missing for treatment column %q", treat[0].Name)
+	case m.Uplift != nil:
+		u := m.Uplift
+		if u.Treatment != treat[0].Name || u.Control != treat[0].Control {
+			return fmt.Errorf("field uplift names treatment %q control %q, schema says %q control %q", u.Treatment, u.Control, treat[0].Name, treat[0].Control)
+		}
+		if err := checkLogReg(u.ControlModel, "uplift.control_model", pl); err != nil {
+			return err
+		}
+		if len(u.Arms) == 0 {
+			return errors.New("field uplift.arms is empty")
+		}
+		seen := map[string]bool{}
+		for i, a := range u.Arms {
+			if a.Arm == u.Control || seen[a.Arm] {
+				return fmt.Errorf("field uplift.arms[%d].arm %q repeats an arm or the control", i, a.Arm)
+			}
+			seen[a.Arm] = true
+			if err := checkLogReg(a.Model, fmt.Sprintf("uplift.arms[%d].model", i), pl); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkLogReg checks one regression against the pipeline.
+func checkLogReg(lr *LogReg, field string, pl *Pipeline) error {
+	if lr == nil {
+		return fmt.Errorf("field %s is missing", field)
+	}
+	if len(lr.Coef) != len(pl.Features) {
+		return fmt.Errorf("field %s.coef has %d values, want %d (one per pipeline.features)", field, len(lr.Coef), len(pl.Features))
+	}
+	if !finite(lr.Intercept) || slices.ContainsFunc(lr.Coef, func(v float64) bool { return !finite(v) }) {
+		return fmt.Errorf("field %s: coefficients must be finite", field)
+	}
+	return nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -1,0 +1,630 @@
+package learn
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/promoflow/promoflow/dataset"
+	"github.com/promoflow/promoflow/schema"
+)
+
+// Metric names for model selection.
+const (
+	MetricROCAUC  = "roc_auc"
+	MetricPRAUC   = "pr_auc"
+	MetricLogLoss = "log_loss"
+	MetricBrier   = "brier"
+	MetricQini    = "qini" // mean Qini coefficient over arms; uplift models only
+)
+
+// ClassWeight weights each row's loss by its class. The zero value weights
+// every row 1.
+type ClassWeight struct {
+	// Balanced weights class k by n/(2·n_k), as scikit-learn's "balanced".
+	Balanced bool `json:"balanced,omitempty"`
+	// Positive, when set, weights positive rows by it and negative rows by 1.
+	Positive float64 `json:"positive,omitempty"`
+}
+
+// String names the weighting for summaries.
+func (cw ClassWeight) String() string {
+	switch {
+	case cw.Balanced:
+		return "balanced"
+	case cw.Positive > 0:
+		return fmt.Sprintf("positive=%g", cw.Positive)
+	}
+	return "none"
+}
+
+// weights returns the row weights for labels y, nil when unweighted.
+func (cw ClassWeight) weights(y []float64) []float64 {
+	var w1 float64
+	switch {
+	case cw.Balanced:
+		var n1 float64
+		for _, v := range y {
+			n1 += v
+		}
+		n := float64(len(y))
+		if n1 == 0 || n1 == n {
+			return nil
+		}
+		w1 = n / (2 * n1)
+		w0 := n / (2 * (n - n1))
+		w := make([]float64, len(y))
+		for i, v := range y {
+			w[i] = w0
+			if v == 1 {
+				w[i] = w1
+			}
+		}
+		return w
+	case cw.Positive > 0:
+		w := make([]float64, len(y))
+		for i, v := range y {
+			w[i] = 1
+			if v == 1 {
+				w[i] = cw.Positive
+			}
+		}
+		return w
+	}
+	return nil
+}
+
+// TrainConfig configures Train. Zero fields take the defaults named on
+// each; a grid with one value skips the validation split.
+type TrainConfig struct {
+	Seed int64
+	// Cs are the inverse L2 penalties to try (default 0.01, 0.1, 1, 10);
+	// C = 1 means the same as scikit-learn's C = 1.
+	Cs []float64
+	// ClassWeights to try (default none and balanced).
+	ClassWeights []ClassWeight
+	// SelectThresholds are minimum |Pearson r| with the target to try
+	// (default 0 and 0.01); 0 keeps every feature.
+	SelectThresholds []float64
+	// CorrLimit drops the weaker of two features whose |r| is above it
+	// (default 0.95; 1 or more turns it off).
+	CorrLimit float64
+	// ValidationFraction is the stratified share held out to compare
+	// settings (default 0.2).
+	ValidationFraction float64
+	// Metric picks the best setting on validation (default roc_auc).
+	Metric string
+	// MaxIter caps L-BFGS iterations (default 1000); Tol is the gradient
+	// tolerance on the row-averaged objective (default 1e-8).
+	MaxIter int
+	Tol     float64
+	// Impute is "median" (default) or "mean".
+	Impute string
+	// Threshold is the probability above which a row is called positive
+	// for accuracy, precision, recall and F1 (default 0.5).
+	Threshold float64
+	// Solver is SolverNewton, SolverLBFGS or SolverAuto (default): Newton
+	// when the Hessian is small, else L-BFGS.
+	Solver string
+}
+
+// withDefaults fills zero fields.
+func (c TrainConfig) withDefaults() TrainConfig {
+	if len(c.Cs) == 0 {
+		c.Cs = []float64{0.01, 0.1, 1, 10}
+	}
+	if len(c.ClassWeights) == 0 {
+		c.ClassWeights = []ClassWeight{{}, {Balanced: true}}
+	}
+	if len(c.SelectThresholds) == 0 {
+		c.SelectThresholds = []float64{0, 0.01}
+	}
+	if c.CorrLimit == 0 {
+		c.CorrLimit = 0.95
+	}
+	if c.ValidationFraction == 0 {
+		c.ValidationFraction = 0.2
+	}
+	if c.Metric == "" {
+		c.Metric = MetricROCAUC
+	}
+	if c.MaxIter == 0 {
+		c.MaxIter = 1000
+	}
+	if c.Tol == 0 {
+		c.Tol = 1e-8
+	}
+	if c.Impute == "" {
+		c.Impute = ImputeMedian
+	}
+	if c.Threshold == 0 {
+		c.Threshold = 0.5
+	}
+	return c
+}
+
+// validate rejects settings that cannot work.
+func (c TrainConfig) validate(uplift bool) error {
+	for _, v := range c.Cs {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("train config: C %v is not a positive finite number", v)
+		}
+	}
+	for _, cw := range c.ClassWeights {
+		if cw.Positive < 0 || math.IsNaN(cw.Positive) || math.IsInf(cw.Positive, 0) {
+			return fmt.Errorf("train config: class weight %v is not a positive finite number", cw.Positive)
+		}
+	}
+	for _, t := range c.SelectThresholds {
+		if !(t >= 0 && t < 1) {
+			return fmt.Errorf("train config: selection threshold %v not in [0, 1)", t)
+		}
+	}
+	if !(c.ValidationFraction > 0 && c.ValidationFraction < 1) {
+		return fmt.Errorf("train config: validation fraction %v not in (0, 1)", c.ValidationFraction)
+	}
+	switch c.Metric {
+	case MetricROCAUC, MetricPRAUC, MetricLogLoss, MetricBrier:
+	case MetricQini:
+		if !uplift {
+			return errors.New("train config: metric qini needs a treatment column")
+		}
+	default:
+		return fmt.Errorf("train config: unknown metric %q", c.Metric)
+	}
+	switch c.Solver {
+	case SolverAuto, SolverNewton, SolverLBFGS:
+	default:
+		return fmt.Errorf("train config: unknown solver %q", c.Solver)
+	}
+	if c.MaxIter < 0 || !(c.Tol > 0) {
+		return fmt.Errorf("train config: max iter %d and tol %v must be positive", c.MaxIter, c.Tol)
+	}
+	return nil
+}
+
+// Settings are the hyperparameters of one fitted model.
+type Settings struct {
+	C               float64     `json:"c"`
+	ClassWeight     ClassWeight `json:"class_weight"`
+	SelectThreshold float64     `json:"select_threshold"`
+	CorrLimit       float64     `json:"corr_limit"`
+	Impute          string      `json:"impute"`
+	Tol             float64     `json:"tol"`
+	MaxIter         int         `json:"max_iter"`
+	Threshold       float64     `json:"threshold"`
+	Solver          string      `json:"solver,omitempty"`
+}
+
+// SearchResult is the validation score of one grid point.
+type SearchResult struct {
+	Settings Settings `json:"settings"`
+	Metric   string   `json:"metric"`
+	Score    float64  `json:"score"`
+	Features int      `json:"features"` // selected features
+}
+
+// labelled holds the parsed target (and treatment) of a table's rows.
+type labelled struct {
+	rows    []int     // table rows with a non-empty target
+	y       []float64 // 0/1 per labelled row
+	arm     []int     // per labelled row: -1 control, else index into arms
+	arms    []string  // treatment arms other than control, sorted
+	control string
+	treat   string // treatment column name, "" if none
+}
+
+// readLabels parses the target and treatment columns of tbl. With
+// needArms, data without control rows or without treated rows is an error.
+func readLabels(tbl *dataset.Table, sch schema.Schema, needArms bool) (*labelled, error) {
+	tc := sch.OfKind(schema.Target)
+	if len(tc) != 1 {
+		return nil, fmt.Errorf("schema: want exactly one target column, have %d", len(tc))
+	}
+	target := tc[0]
+	tj, ok := tbl.Col(target.Name)
+	if !ok {
+		return nil, fmt.Errorf("target column %q not in data", target.Name)
+	}
+	pos := target.Positive
+	if pos == "" {
+		pos = "1"
+	}
+	lb := &labelled{}
+	var trj = -1
+	if tr := sch.OfKind(schema.Treatment); len(tr) == 1 {
+		lb.treat, lb.control = tr[0].Name, tr[0].Control
+		if lb.control == "" {
+			return nil, fmt.Errorf("treatment column %q: no control value declared", lb.treat)
+		}
+		if trj, ok = tbl.Col(lb.treat); !ok {
+			return nil, fmt.Errorf("treatment column %q not in data", lb.treat)
+		}
+	}
+	armIdx := map[string]int{}
+	var armVals []string
+	for r, row := range tbl.Rows {
+		v := strings.TrimSpace(row[tj])
+		if v == "" {
+			continue
+		}
+		lb.rows = append(lb.rows, r)
+		if v == pos {
+			lb.y = append(lb.y, 1)
+		} else {
+			lb.y = append(lb.y, 0)
+		}
+		if trj >= 0 {
+			a := row[trj]
+			if a == "" {
+				return nil, cellError(r, lb.treat, errors.New("empty treatment"))
+			}
+			if _, seen := armIdx[a]; !seen && a != lb.control {
+				armIdx[a] = -2
+				armVals = append(armVals, a)
+			}
+		}
+	}
+	if len(lb.rows) == 0 {
+		return nil, fmt.Errorf("target column %q: no labelled rows", target.Name)
+	}
+	if trj >= 0 {
+		slices.Sort(armVals)
+		lb.arms = armVals
+		for i, a := range armVals {
+			armIdx[a] = i
+		}
+		lb.arm = make([]int, len(lb.rows))
+		nControl := 0
+		for i, r := range lb.rows {
+			a := tbl.Rows[r][trj]
+			if a == lb.control {
+				lb.arm[i] = -1
+				nControl++
+			} else {
+				lb.arm[i] = armIdx[a]
+			}
+		}
+		if nControl == 0 && needArms {
+			return nil, fmt.Errorf("treatment column %q: no row has the control value %q", lb.treat, lb.control)
+		}
+		if len(lb.arms) == 0 && needArms {
+			return nil, fmt.Errorf("treatment column %q: no treated rows besides control %q", lb.treat, lb.control)
+		}
+	}
+	return lb, nil
+}
+
+// subset returns the labels of the labelled rows at positions pos.
+func (lb *labelled) subset(pos []int) *labelled {
+	out := &labelled{arms: lb.arms, control: lb.control, treat: lb.treat}
+	for _, i := range pos {
+		out.rows = append(out.rows, lb.rows[i])
+		out.y = append(out.y, lb.y[i])
+		if lb.arm != nil {
+			out.arm = append(out.arm, lb.arm[i])
+		}
+	}
+	return out
+}
+
+// strata returns a stratification key per labelled row: target, and arm
+// when there is a treatment.
+func (lb *labelled) strata() []string {
+	s := make([]string, len(lb.y))
+	for i, y := range lb.y {
+		s[i] = fmt.Sprint(y)
+		if lb.arm != nil {
+			s[i] += "|" + fmt.Sprint(lb.arm[i])
+		}
+	}
+	return s
+}
+
+// StratifiedSplit splits positions 0..len(groups)-1 into train and test so
+// that each group (e.g. each target value) is split in the same proportion:
+// round(frac·n_g) of a group's rows, chosen by a seeded shuffle, go to test.
+// Both slices are sorted.
+func StratifiedSplit(groups []string, frac float64, seed int64) (train, test []int) {
+	byGroup := map[string][]int{}
+	var keys []string
+	for i, g := range groups {
+		if _, ok := byGroup[g]; !ok {
+			keys = append(keys, g)
+		}
+		byGroup[g] = append(byGroup[g], i)
+	}
+	slices.Sort(keys)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x70726f6d6f666c6f))
+	for _, k := range keys {
+		idx := byGroup[k]
+		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		nt := int(math.Round(frac * float64(len(idx))))
+		test = append(test, idx[:nt]...)
+		train = append(train, idx[nt:]...)
+	}
+	slices.Sort(train)
+	slices.Sort(test)
+	return train, test
+}
+
+// Fingerprint returns "sha256:<hex>" of the table's header and rows, with
+// fields and rows delimited by ASCII unit and record separators so that
+// the value does not depend on the file's quoting or separator.
+func Fingerprint(tbl *dataset.Table) string {
+	h := sha256.New()
+	buf := make([]byte, 0, 64<<10)
+	add := func(rec []string) {
+		for i, f := range rec {
+			if i > 0 {
+				buf = append(buf, 0x1f)
+			}
+			buf = append(buf, f...)
+		}
+		buf = append(buf, 0x1e)
+		if len(buf) > 60<<10 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	add(tbl.Header)
+	for _, r := range tbl.Rows {
+		add(r)
+	}
+	h.Write(buf)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// fitted is the result of fitting one setting on one set of rows.
+type fitted struct {
+	pl         *Pipeline
+	propensity *LogReg
+	control    *LogReg
+	arms       []*LogReg
+}
+
+// fitSetting fits the regressions of one setting on a design whose
+// correlations are known.
+func fitSetting(d *design, corr *correlations, lb *labelled, s Settings, withArms bool) (*fitted, []bool, error) {
+	active := corr.selectFeatures(s.SelectThreshold, s.CorrLimit)
+	lr, err := fit(d, lb.y, s.ClassWeight.weights(lb.y), active, s.C, s.Tol, s.MaxIter, s.Solver)
+	if err != nil {
+		return nil, nil, fmt.Errorf("propensity model: %w", err)
+	}
+	f := &fitted{propensity: lr}
+	if withArms && lb.arm != nil {
+		fitGroup := func(group int) (*LogReg, error) {
+			var pos []int
+			for i, a := range lb.arm {
+				if a == group {
+					pos = append(pos, i)
+				}
+			}
+			sub := d.subset(pos)
+			y := make([]float64, len(pos))
+			for k, i := range pos {
+				y[k] = lb.y[i]
+			}
+			return fit(sub, y, s.ClassWeight.weights(y), active, s.C, s.Tol, s.MaxIter, s.Solver)
+		}
+		if f.control, err = fitGroup(-1); err != nil {
+			return nil, nil, fmt.Errorf("control model: %w", err)
+		}
+		for a, name := range lb.arms {
+			m, err := fitGroup(a)
+			if err != nil {
+				return nil, nil, fmt.Errorf("arm %q model: %w", name, err)
+			}
+			f.arms = append(f.arms, m)
+		}
+	}
+	return f, active, nil
+}
+
+// subset returns the design rows at positions pos.
+func (d *design) subset(pos []int) *design {
+	s := &design{n: len(pos), pd: d.pd, nc: d.nc, p: d.p, x: make([]float64, len(pos)*d.pd), cat: make([]int32, len(pos)*d.nc)}
+	for k, i := range pos {
+		copy(s.x[k*d.pd:(k+1)*d.pd], d.x[i*d.pd:(i+1)*d.pd])
+		copy(s.cat[k*d.nc:(k+1)*d.nc], d.cat[i*d.nc:(i+1)*d.nc])
+	}
+	return s
+}
+
+// metricScore returns the value of metric on a validation set, oriented
+// so that higher is better.
+func metricScore(metric string, y, p []float64, lb *labelled, u [][]float64) float64 {
+	switch metric {
+	case MetricPRAUC:
+		return AveragePrecision(y, p)
+	case MetricLogLoss:
+		return -LogLoss(y, p)
+	case MetricBrier:
+		return -Brier(y, p)
+	case MetricQini:
+		var s float64
+		for a := range lb.arms {
+			yy, uu, tt := armRows(lb, a, u[a])
+			s += QiniCoefficient(yy, uu, tt)
+		}
+		return s / float64(len(lb.arms))
+	}
+	return ROCAUC(y, p)
+}
+
+// armRows picks the rows of arm a and of control with their labels and
+// predicted uplift.
+func armRows(lb *labelled, a int, u []float64) (y, up []float64, treated []bool) {
+	for i, g := range lb.arm {
+		if g == a || g == -1 {
+			y = append(y, lb.y[i])
+			up = append(up, u[i])
+			treated = append(treated, g == a)
+		}
+	}
+	return y, up, treated
+}
+
+// Train fits a model to the labelled rows of tbl (rows with an empty target
+// are skipped) as sch declares. With more than one grid point it holds out
+// a seeded stratified validation share, scores every setting on it by
+// cfg.Metric and refits the best setting on all rows. With a treatment
+// column it also fits the two-model uplift learner: one regression on the
+// control rows and one per treatment arm. Results are deterministic for a
+// given seed.
+func Train(tbl *dataset.Table, sch schema.Schema, cfg TrainConfig) (*Model, error) {
+	if err := sch.Validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	lb, err := readLabels(tbl, sch, true)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	uplift := lb.arm != nil
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(uplift); err != nil {
+		return nil, err
+	}
+	var grid []Settings
+	for _, c := range cfg.Cs {
+		for _, cw := range cfg.ClassWeights {
+			for _, t := range cfg.SelectThresholds {
+				grid = append(grid, Settings{C: c, ClassWeight: cw, SelectThreshold: t, CorrLimit: cfg.CorrLimit,
+					Impute: cfg.Impute, Tol: cfg.Tol, MaxIter: cfg.MaxIter, Threshold: cfg.Threshold, Solver: cfg.Solver})
+			}
+		}
+	}
+	if n1 := sum(lb.y); n1 == 0 || n1 == float64(len(lb.y)) {
+		return nil, fmt.Errorf("train: target has a single class in %d labelled rows (positive value %q?)", len(lb.y), targetPositive(sch))
+	}
+	m := &Model{FormatVersion: FormatVersion, Schema: sch, Seed: cfg.Seed, Fingerprint: Fingerprint(tbl), Rows: len(lb.rows)}
+	best := grid[0]
+	if len(grid) > 1 {
+		best, m.Search, err = search(tbl, sch, lb, cfg, grid)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+	}
+	pl, d, err := fitPipeline(tbl, sch, lb.rows, cfg.Impute)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	corr := newCorrelations(d, lb.y)
+	f, active, err := fitSetting(d, corr, lb, best, true)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	for j := range pl.Features {
+		pl.Features[j].Selected = active[j]
+		pl.Features[j].TargetCorr = corr.target[j]
+	}
+	m.Settings = best
+	m.Pipeline = pl
+	m.Propensity = f.propensity
+	if uplift {
+		m.Uplift = &UpliftModel{Treatment: lb.treat, Control: lb.control, ControlModel: f.control}
+		for a, name := range lb.arms {
+			m.Uplift.Arms = append(m.Uplift.Arms, ArmModel{Arm: name, Model: f.arms[a]})
+		}
+	}
+	// In-sample metrics until the caller measures on held-out rows.
+	p := f.propensity.predict(d)
+	var u [][]float64
+	if uplift {
+		u = m.armUplift(d)
+	}
+	m.Metrics = computeMetrics(lb, p, u, best.Threshold)
+	m.Metrics.On = "training"
+	return m, nil
+}
+
+func targetPositive(sch schema.Schema) string {
+	t := sch.OfKind(schema.Target)[0]
+	if t.Positive == "" {
+		return "1"
+	}
+	return t.Positive
+}
+
+func sum(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s
+}
+
+// search scores every grid point on a validation split and returns the
+// best setting with all scores.
+func search(tbl *dataset.Table, sch schema.Schema, lb *labelled, cfg TrainConfig, grid []Settings) (Settings, []SearchResult, error) {
+	trPos, vaPos := StratifiedSplit(lb.strata(), cfg.ValidationFraction, cfg.Seed)
+	if len(trPos) == 0 || len(vaPos) == 0 {
+		return Settings{}, nil, fmt.Errorf("model selection: %d labelled rows are too few to split", len(lb.y))
+	}
+	tr, va := lb.subset(trPos), lb.subset(vaPos)
+	if n1 := sum(va.y); n1 == 0 || n1 == float64(len(va.y)) {
+		return Settings{}, nil, fmt.Errorf("model selection: validation split has a single class")
+	}
+	pl, d, err := fitPipeline(tbl, sch, tr.rows, cfg.Impute)
+	if err != nil {
+		return Settings{}, nil, err
+	}
+	dv, err := pl.transform(tbl, va.rows)
+	if err != nil {
+		return Settings{}, nil, err
+	}
+	corr := newCorrelations(d, tr.y)
+	withArms := cfg.Metric == MetricQini
+	results := make([]SearchResult, 0, len(grid))
+	bestIdx, bestScore := -1, math.Inf(-1)
+	for i, s := range grid {
+		f, active, err := fitSetting(d, corr, tr, s, withArms)
+		if err != nil {
+			return Settings{}, nil, fmt.Errorf("setting C=%g class weight %v threshold %g: %w", s.C, s.ClassWeight, s.SelectThreshold, err)
+		}
+		p := f.propensity.predict(dv)
+		var u [][]float64
+		if withArms {
+			u = f.uplift(dv)
+		}
+		sc := metricScore(cfg.Metric, va.y, p, va, u)
+		nsel := 0
+		for _, a := range active {
+			if a {
+				nsel++
+			}
+		}
+		results = append(results, SearchResult{Settings: s, Metric: cfg.Metric, Score: orient(cfg.Metric, sc), Features: nsel})
+		if bestIdx < 0 || sc > bestScore {
+			bestIdx, bestScore = i, sc
+		}
+	}
+	return grid[bestIdx], results, nil
+}
+
+// orient turns a higher-is-better score into the metric's own value.
+func orient(metric string, s float64) float64 {
+	if metric == MetricLogLoss || metric == MetricBrier {
+		return -s
+	}
+	return s
+}
+
+// uplift returns per arm the predicted uplift p_arm − p_control of d's rows.
+func (f *fitted) uplift(d *design) [][]float64 {
+	pc := f.control.predict(d)
+	out := make([][]float64, len(f.arms))
+	for a, m := range f.arms {
+		pa := m.predict(d)
+		for i := range pa {
+			pa[i] -= pc[i]
+		}
+		out[a] = pa
+	}
+	return out
+}
