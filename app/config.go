@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 
 	"github.com/promoflow/promoflow/workflows"
 )
@@ -97,7 +99,15 @@ func envOr(name, def string) string {
 
 // Temporal dials the Temporal frontend.
 func (c Config) Temporal() (client.Client, error) {
-	cl, err := client.Dial(client.Options{HostPort: c.TemporalAddress, Namespace: c.TemporalNamespace})
+	return c.temporal(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+// temporal dials the Temporal frontend with the SDK logging to log.
+func (c Config) temporal(log *slog.Logger) (client.Client, error) {
+	cl, err := client.Dial(client.Options{
+		HostPort: c.TemporalAddress, Namespace: c.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(log),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("dial temporal %s: %w", c.TemporalAddress, err)
 	}

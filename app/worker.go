@@ -40,7 +40,7 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := ensureBucket(ctx, mc, cfg.Bucket); err != nil {
 		return err
 	}
-	tc, err := cfg.Temporal()
+	tc, err := cfg.temporal(log)
 	if err != nil {
 		return err
 	}

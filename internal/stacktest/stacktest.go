@@ -91,11 +91,17 @@ func PGURL(t testing.TB) string {
 // test ends.
 func PGPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
+	return PGPoolURL(t, PGURL(t))
+}
+
+// PGPoolURL connects to url and closes the pool when the test ends.
+func PGPoolURL(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, PGURL(t))
+	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
-		t.Fatalf("connect test schema: %v", err)
+		t.Fatalf("connect %s: %v", redact(url), err)
 	}
 	t.Cleanup(pool.Close)
 	return pool

@@ -1,0 +1,283 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"go.temporal.io/sdk/client"
+	"gopkg.in/yaml.v3"
+
+	"github.com/promoflow/promoflow/internal/stacktest"
+	"github.com/promoflow/promoflow/registry"
+	"github.com/promoflow/promoflow/store"
+	"github.com/promoflow/promoflow/synth"
+	"github.com/promoflow/promoflow/workflows"
+)
+
+// e2eStack is a worker on the real servers with its own schema, bucket,
+// task queue and model name, so runs never collide.
+type e2eStack struct {
+	cfg   Config
+	model string
+	tc    client.Client
+	mc    *minio.Client
+	reg   *registry.Registry
+	store *store.Store
+}
+
+func startE2E(t *testing.T, approval bool) *e2eStack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	s := &e2eStack{model: stacktest.Unique("e2e-")}
+	s.cfg = FromEnv()
+	s.cfg.TemporalAddress = stacktest.TemporalAddress(t)
+	s.cfg.PGURL = stacktest.PGURL(t)
+	s.mc = stacktest.MinIO(t)
+	s.cfg.Bucket = stacktest.Bucket(t, s.mc)
+	s.cfg.TaskQueue = stacktest.Unique("e2e-queue-")
+	s.cfg.MetricsAddr = ""
+	s.cfg.CodeVersion = "test"
+	s.cfg.ConfigDir = t.TempDir()
+	writeModelConfig(t, s.cfg.ConfigDir, s.model, approval)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- RunWorker(ctx, s.cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+	var err error
+	if s.tc, err = s.cfg.Temporal(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.tc.Close)
+	s.reg = registry.New(s.mc, s.cfg.Bucket)
+	pool := stacktest.PGPoolURL(t, s.cfg.PGURL)
+	s.store = store.New(pool)
+	return s
+}
+
+// writeModelConfig writes the configuration of a model on synth's data.
+func writeModelConfig(t *testing.T, dir, model string, approval bool) {
+	t.Helper()
+	cfg := map[string]any{
+		"name": model, "source": model, "window_days": 3,
+		"clean": map[string]any{"schema": synth.Schema(), "max_rows_per_customer_day": 5},
+		"train": map[string]any{"seed": 7, "c": []float64{0.1, 1}, "balanced": []bool{false}},
+		"gate":  map[string]any{"min_rows": 200, "min_auc": 0.55, "max_calibration_error": 0.1},
+	}
+	if approval {
+		cfg["approval"] = map[string]any{"required": true, "timeout": "10m"}
+	}
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, model+".yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// land generates days of synthetic data and drops them in the landing area.
+func (s *e2eStack) land(t *testing.T, gen synth.Config) []string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := synth.WriteDays(dir, gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var days []string
+	for _, f := range files {
+		day := filepath.Base(filepath.Dir(f))
+		key := "landing/" + s.model + "/" + day + "/part-0.csv"
+		if _, err := s.mc.FPutObject(context.Background(), s.cfg.Bucket, key, f, minio.PutObjectOptions{ContentType: "text/csv"}); err != nil {
+			t.Fatal(err)
+		}
+		days = append(days, day)
+	}
+	return days
+}
+
+func (s *e2eStack) runDay(t *testing.T, day string) workflows.DailyResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := RunDaily(ctx, s.tc, s.cfg.TaskQueue, workflows.DailyInput{Model: s.model, Day: day}, nil)
+	if err != nil {
+		t.Fatalf("DailyRetrain %s: %v", day, err)
+	}
+	return res
+}
+
+func (s *e2eStack) production(t *testing.T) int {
+	t.Helper()
+	v, err := s.reg.Resolve(context.Background(), s.model, "production")
+	if err != nil {
+		t.Fatalf("resolve production: %v", err)
+	}
+	return v
+}
+
+// TestDailyRetrainEndToEnd runs two consecutive days on the real stack,
+// then promotes by hand and rolls back, checking the registry and the
+// audit log at each step.
+func TestDailyRetrainEndToEnd(t *testing.T) {
+	s := startE2E(t, false)
+	days := s.land(t, synth.Config{Rows: 6000, Seed: 11, Days: 2})
+
+	first := s.runDay(t, days[0])
+	if !first.Promoted || first.Version != 1 {
+		t.Fatalf("day 1: promoted=%v version=%d, want promoted v1; steps %+v", first.Promoted, first.Version, first.Steps)
+	}
+	if first.Verdict.Production != 0 {
+		t.Errorf("day 1 verdict production = %d, want 0 (absolute checks only)", first.Verdict.Production)
+	}
+	if got := s.production(t); got != 1 {
+		t.Errorf("production after day 1 = %d, want 1", got)
+	}
+
+	second := s.runDay(t, days[1])
+	if second.Version != 2 {
+		t.Fatalf("day 2 version = %d, want 2; steps %+v", second.Version, second.Steps)
+	}
+	if second.Verdict.Production != 1 {
+		t.Errorf("day 2 judged against production %d, want 1", second.Verdict.Production)
+	}
+	var compared bool
+	for _, c := range second.Verdict.Checks {
+		compared = compared || c.Name == "auc_vs_production"
+	}
+	if !compared {
+		t.Errorf("day 2 verdict has no comparison with production: %+v", second.Verdict.Checks)
+	}
+	wantProd := 1
+	if second.Promoted {
+		wantProd = 2
+	}
+	if got := s.production(t); got != wantProd {
+		t.Errorf("production after day 2 = %d, want %d (promoted=%v)", got, wantProd, second.Promoted)
+	}
+
+	// The same day again is the same run: no third version.
+	again := s.runDay(t, days[1])
+	if again.Version != 2 {
+		t.Errorf("re-running day 2 gave version %d, want the same run's 2", again.Version)
+	}
+
+	// A person forces the other version into production, then rolls back.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	other := 3 - wantProd
+	run, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.PromoteWorkflowID(s.model), TaskQueue: s.cfg.TaskQueue},
+		"Promote", workflows.PromoteInput{Model: s.model, Version: other, Actor: "ana", Reason: "campaign needs it", Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr workflows.PromoteResult
+	if err := run.Get(ctx, &pr); err != nil {
+		t.Fatalf("Promote: %v", err)
+	}
+	if !pr.Promoted || s.production(t) != other {
+		t.Fatalf("forced promotion: promoted=%v production=%d, want %d", pr.Promoted, s.production(t), other)
+	}
+	run, err = s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.PromoteWorkflowID(s.model), TaskQueue: s.cfg.TaskQueue},
+		"Rollback", workflows.RollbackInput{Model: s.model, Actor: "ben", Reason: "conversion dropped"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mv workflows.MoveResult
+	if err := run.Get(ctx, &mv); err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	if mv.From != other || mv.To != wantProd || s.production(t) != wantProd {
+		t.Errorf("rollback moved %d → %d (production now %d), want %d → %d", mv.From, mv.To, s.production(t), other, wantProd)
+	}
+
+	audit, err := s.store.ListAudit(ctx, s.model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawForce, sawRollback bool
+	for _, e := range audit {
+		if e.Actor == "ana" && e.Reason == "forced: campaign needs it" && e.Alias == "production" && e.ToVersion == other {
+			sawForce = true
+		}
+		if e.Actor == "ben" && e.Reason == "conversion dropped" && e.ToVersion == wantProd {
+			sawRollback = true
+		}
+	}
+	if !sawForce || !sawRollback {
+		t.Errorf("audit log lacks the forced promotion (%v) or the rollback (%v): %+v", sawForce, sawRollback, audit)
+	}
+	runs, err := s.store.ListRuns(ctx, s.model, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 {
+		t.Errorf("run history has %d runs, want 2 (one per day)", len(runs))
+	}
+}
+
+// TestDailyRetrainWaitsForApproval runs a day whose model needs a person's
+// approval and approves it through the workflow's update.
+func TestDailyRetrainWaitsForApproval(t *testing.T) {
+	s := startE2E(t, true)
+	days := s.land(t, synth.Config{Rows: 3000, Seed: 5, Days: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	in := workflows.DailyInput{Model: s.model, Day: days[0]}
+	run, err := s.tc.ExecuteWorkflow(ctx, DailyStartOptions(s.cfg.TaskQueue, in), "DailyRetrain", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the run waits for approval.
+	for {
+		v, err := s.tc.QueryWorkflow(ctx, run.GetID(), "", workflows.QueryStep)
+		var step string
+		if err == nil && v.Get(&step) == nil && step == "approval" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("run never reached the approval step")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if _, err := s.reg.Resolve(ctx, s.model, "production"); err == nil {
+		t.Fatal("production is set before approval")
+	}
+	upd := func(req workflows.ApproveRequest) error {
+		h, err := s.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: run.GetID(), UpdateName: workflows.UpdateApprove,
+			WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{req},
+		})
+		if err != nil {
+			return err
+		}
+		return h.Get(ctx, nil)
+	}
+	if err := upd(workflows.ApproveRequest{Version: 1, Actor: "ana"}); err == nil {
+		t.Error("approval without a reason was accepted")
+	}
+	if err := upd(workflows.ApproveRequest{Version: 1, Actor: "ana", Reason: "report reviewed"}); err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+	var res workflows.DailyResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Promoted || s.production(t) != 1 {
+		t.Errorf("after approval promoted=%v production=%d, want promoted v1", res.Promoted, s.production(t))
+	}
+}
