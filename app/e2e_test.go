@@ -4,14 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"go.temporal.io/sdk/client"
-	"gopkg.in/yaml.v3"
 
 	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/registry"
@@ -46,7 +44,7 @@ func startE2E(t *testing.T, approval bool) *e2eStack {
 	s.cfg.MetricsAddr = ""
 	s.cfg.CodeVersion = "test"
 	s.cfg.ConfigDir = t.TempDir()
-	writeModelConfig(t, s.cfg.ConfigDir, s.model, approval)
+	stacktest.WriteModelConfig(t, s.cfg.ConfigDir, s.model, approval)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -66,27 +64,6 @@ func startE2E(t *testing.T, approval bool) *e2eStack {
 	pool := stacktest.PGPoolURL(t, s.cfg.PGURL)
 	s.store = store.New(pool)
 	return s
-}
-
-// writeModelConfig writes the configuration of a model on synth's data.
-func writeModelConfig(t *testing.T, dir, model string, approval bool) {
-	t.Helper()
-	cfg := map[string]any{
-		"name": model, "source": model, "window_days": 3,
-		"clean": map[string]any{"schema": synth.Schema(), "max_rows_per_customer_day": 5},
-		"train": map[string]any{"seed": 7, "c": []float64{0.1, 1}, "balanced": []bool{false}},
-		"gate":  map[string]any{"min_rows": 200, "min_auc": 0.55, "max_calibration_error": 0.1},
-	}
-	if approval {
-		cfg["approval"] = map[string]any{"required": true, "timeout": "10m"}
-	}
-	data, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, model+".yaml"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // land generates days of synthetic data and drops them in the landing area.

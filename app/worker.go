@@ -99,6 +99,7 @@ func register(w sdkworker.Registry, a activitySet) {
 	for name, wf := range map[string]any{
 		"StackCheck":   workflows.StackCheck,
 		"DailyRetrain": workflows.DailyRetrain,
+		"IngestDay":    workflows.IngestDay,
 		"Promote":      workflows.Promote,
 		"Rollback":     workflows.Rollback,
 	} {

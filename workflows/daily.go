@@ -134,18 +134,11 @@ func DailyRetrain(ctx workflow.Context, in DailyInput) (DailyResult, error) {
 	if err := workflow.ExecuteActivity(short, ActListLanding, plan.Source, in.Day).Get(ctx, &keys); err != nil {
 		return fail(step, err)
 	}
-	var rows, skipped int64
-	for _, key := range keys {
-		var r IngestResult
-		if err := workflow.ExecuteActivity(data, ActIngestFile, IngestInput{Source: plan.Source, Day: in.Day, Key: key}).Get(ctx, &r); err != nil {
-			return fail(step, err)
-		}
-		rows += r.Rows
-		if r.AlreadyIngested {
-			skipped++
-		}
+	ing, err := ingestFiles(data, plan.Source, in.Day, keys)
+	if err != nil {
+		return fail(step, err)
 	}
-	done(step, "ok", fmt.Sprintf("%d files, %d rows (%d files already ingested)", len(keys), rows, skipped))
+	done(step, "ok", ing.String())
 
 	step = "clean"
 	var cr CleanResult

@@ -1,0 +1,34 @@
+package stacktest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/promoflow/promoflow/synth"
+)
+
+// WriteModelConfig writes dir/<model>.yaml: a model fed by the source of the
+// same name with synth's schema, a three-day window and gate limits that
+// synth's data passes; approval makes promotions wait for a person.
+func WriteModelConfig(t testing.TB, dir, model string, approval bool) {
+	t.Helper()
+	cfg := map[string]any{
+		"name": model, "source": model, "window_days": 3,
+		"clean": map[string]any{"schema": synth.Schema(), "max_rows_per_customer_day": 5},
+		"train": map[string]any{"seed": 7, "c": []float64{0.1, 1}, "balanced": []bool{false}},
+		"gate":  map[string]any{"min_rows": 200, "min_auc": 0.55, "max_calibration_error": 0.1},
+	}
+	if approval {
+		cfg["approval"] = map[string]any{"required": true, "timeout": "10m"}
+	}
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, model+".yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
