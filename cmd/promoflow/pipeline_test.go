@@ -16,11 +16,11 @@ import (
 	"github.com/promoflow/promoflow/synth"
 )
 
-// TestPipelineCommands drives the people-facing commands against a real
-// worker on the real stack: ingest a local file, run two days, promote by
-// hand through the gate, refuse a promotion without a reason, roll back,
-// and read the run history and the audit log.
-func TestPipelineCommands(t *testing.T) {
+// startStack points the environment at a fresh schema, bucket, task queue
+// and config folder on the real stack, runs a worker there, and returns
+// the name of a configured model on synth's data.
+func startStack(t *testing.T, approval bool) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test")
 	}
@@ -33,7 +33,7 @@ func TestPipelineCommands(t *testing.T) {
 	t.Setenv("PROMOFLOW_CONFIG_DIR", t.TempDir())
 	t.Setenv("PROMOFLOW_METRICS_ADDR", "")
 	t.Setenv("PROMOFLOW_ACTOR", "")
-	stacktest.WriteModelConfig(t, app.FromEnv().ConfigDir, model, false)
+	stacktest.WriteModelConfig(t, app.FromEnv().ConfigDir, model, approval)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -44,7 +44,15 @@ func TestPipelineCommands(t *testing.T) {
 			t.Errorf("worker: %v", err)
 		}
 	})
+	return model
+}
 
+// TestPipelineCommands drives the people-facing commands against a real
+// worker on the real stack: ingest a local file, run two days, promote by
+// hand through the gate, refuse a promotion without a reason, roll back,
+// and read the run history and the audit log.
+func TestPipelineCommands(t *testing.T) {
+	model := startStack(t, false)
 	files, err := synth.WriteDays(t.TempDir(), synth.Config{Rows: 4000, Seed: 3, Days: 2})
 	if err != nil {
 		t.Fatal(err)

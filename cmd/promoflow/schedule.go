@@ -10,6 +10,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/promoflow/promoflow/workflows"
@@ -67,6 +68,7 @@ func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
 			Spec:          client.ScheduleSpec{CronExpressions: []string{*cron}, TimeZoneName: *tz},
 			Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 			CatchupWindow: *catchup,
+			Memo:          map[string]any{"cron": *cron, "tz": *tz},
 			Action: &client.ScheduleWorkflowAction{
 				ID:        "daily-" + model,
 				Workflow:  "DailyRetrain",
@@ -111,26 +113,38 @@ func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
 	return fmt.Errorf("unknown schedule subcommand %q: %w", sub, errUsage)
 }
 
+// listSchedules lists schedules with their state as described by the
+// server (the list itself is eventually consistent).
 func listSchedules(ctx context.Context, sc client.ScheduleClient, w io.Writer) error {
 	it, err := sc.List(ctx, client.ScheduleListOptions{})
 	if err != nil {
 		return fmt.Errorf("list schedules: %w", err)
 	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCHEDULE\tPAUSED\tSPEC\tNEXT RUN\tNOTE")
+	fmt.Fprintln(tw, "SCHEDULE\tPAUSED\tCRON\tTZ\tNEXT RUN\tNOTE")
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
 			return fmt.Errorf("list schedules: %w", err)
 		}
-		spec, next := "", ""
-		if e.Spec != nil && len(e.Spec.CronExpressions) > 0 {
-			spec = e.Spec.CronExpressions[0]
+		d, err := sc.GetHandle(ctx, e.ID).Describe(ctx)
+		if err != nil {
+			return fmt.Errorf("describe schedule %s: %w", e.ID, err)
 		}
-		if len(e.NextActionTimes) > 0 {
-			next = e.NextActionTimes[0].UTC().Format(time.RFC3339)
+		var cron, tz string
+		if d.Memo != nil {
+			if f, ok := d.Memo.Fields["cron"]; ok {
+				_ = converter.GetDefaultDataConverter().FromPayload(f, &cron)
+			}
+			if f, ok := d.Memo.Fields["tz"]; ok {
+				_ = converter.GetDefaultDataConverter().FromPayload(f, &tz)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\n", e.ID, e.Paused, spec, next, e.Note)
+		next := ""
+		if len(d.Info.NextActionTimes) > 0 {
+			next = d.Info.NextActionTimes[0].UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\n", e.ID, d.Schedule.State.Paused, cron, tz, next, d.Schedule.State.Note)
 	}
 	return tw.Flush()
 }
