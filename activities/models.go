@@ -301,9 +301,29 @@ func (m *Models) ValidateModel(ctx context.Context, in workflows.ValidateInput) 
 			prodScores = &s
 		}
 	}
-	v.Checks = gate.Judge(cfg.Gate, len(holdout.Rows), chScores, prodScores)
+	share := -1.0
+	if in.Day != "" {
+		if share, err = m.quarantineShare(ctx, cfg.Source, in.Day); err != nil {
+			return gate.Verdict{}, err
+		}
+	}
+	v.Checks = gate.Judge(cfg.Gate, gate.Input{HoldoutRows: len(holdout.Rows), Challenger: chScores, Production: prodScores, QuarantineShare: share})
 	v.Pass = gate.AllPass(v.Checks)
 	return v, nil
+}
+
+// quarantineShare is the share of a day's rows that cleaning quarantined.
+func (m *Models) quarantineShare(ctx context.Context, source, day string) (float64, error) {
+	days, err := m.Store.Status(ctx, source, 0)
+	if err != nil {
+		return 0, fmt.Errorf("data status of %s: %w", source, err)
+	}
+	for _, d := range days {
+		if d.Day.Format(time.DateOnly) == day && d.Cleaned && d.Clean+d.Quarantined > 0 {
+			return float64(d.Quarantined) / float64(d.Clean+d.Quarantined), nil
+		}
+	}
+	return 0, temporal.NewNonRetryableApplicationError(fmt.Sprintf("day %s of %s has not been cleaned", day, source), "NoData", nil)
 }
 
 // holdoutScores measures a model on the holdout for the gate.

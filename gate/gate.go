@@ -24,6 +24,9 @@ type Limits struct {
 	MinRows int `yaml:"min_rows" json:"min_rows"`
 	// MinQini is the lowest Qini coefficient of an uplift model (exclusive).
 	MinQini float64 `yaml:"min_qini" json:"min_qini"`
+	// MaxQuarantineShare bounds the share of the run day's rows that
+	// cleaning quarantined: a day that bad is not trusted to train on.
+	MaxQuarantineShare float64 `yaml:"max_quarantine_share" json:"max_quarantine_share"`
 }
 
 // Defaults are the limits used where a model's configuration is silent.
@@ -34,6 +37,7 @@ var Defaults = Limits{
 	MaxCalibrationError: 0.05,
 	MinRows:             500,
 	MinQini:             0,
+	MaxQuarantineShare:  0.10,
 }
 
 // WithDefaults fills unset limits from Defaults.
@@ -52,6 +56,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MinRows == 0 {
 		l.MinRows = Defaults.MinRows
+	}
+	if l.MaxQuarantineShare == 0 {
+		l.MaxQuarantineShare = Defaults.MaxQuarantineShare
 	}
 	return l
 }
@@ -97,24 +104,41 @@ type Scores struct {
 	Qini *float64
 }
 
-// Judge compares a challenger with production (nil when there is none yet:
-// then only the absolute checks apply) on a holdout of rows rows.
-func Judge(l Limits, rows int, challenger Scores, production *Scores) []Check {
+// Input is what the gate judges: the challenger's and production's scores
+// on the same holdout, and the quality of the data the challenger learned from.
+type Input struct {
+	HoldoutRows int
+	Challenger  Scores
+	// Production is nil when there is no production model yet: then only
+	// the absolute checks apply.
+	Production *Scores
+	// QuarantineShare is the share of the run day's rows quarantined by
+	// cleaning; negative when unknown (a manual promotion), which skips
+	// the check.
+	QuarantineShare float64
+}
+
+// Judge runs every check on in.
+func Judge(l Limits, in Input) []Check {
 	l = l.WithDefaults()
+	ch := in.Challenger
 	checks := []Check{
-		compare("min_rows", float64(rows), float64(l.MinRows), ">="),
-		compare("min_auc", challenger.AUC, l.MinAUC, ">="),
-		compare("max_calibration_error", challenger.CalibrationError, l.MaxCalibrationError, "<="),
+		compare("min_rows", float64(in.HoldoutRows), float64(l.MinRows), ">="),
+		compare("min_auc", ch.AUC, l.MinAUC, ">="),
+		compare("max_calibration_error", ch.CalibrationError, l.MaxCalibrationError, "<="),
 	}
-	if challenger.Qini != nil {
-		checks = append(checks, compare("qini_positive", *challenger.Qini, l.MinQini, ">"))
+	if in.QuarantineShare >= 0 {
+		checks = append(checks, compare("max_quarantine_share", in.QuarantineShare, l.MaxQuarantineShare, "<="))
 	}
-	if production != nil {
-		c := compare("auc_vs_production", challenger.AUC-production.AUC, -l.MaxAUCDrop, ">=")
-		c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", challenger.AUC, production.AUC)
+	if ch.Qini != nil {
+		checks = append(checks, compare("qini_positive", *ch.Qini, l.MinQini, ">"))
+	}
+	if p := in.Production; p != nil {
+		c := compare("auc_vs_production", ch.AUC-p.AUC, -l.MaxAUCDrop, ">=")
+		c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", ch.AUC, p.AUC)
 		checks = append(checks, c)
-		c = compare("log_loss_vs_production", challenger.LogLoss-production.LogLoss, l.MaxLogLossRise, "<=")
-		c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", challenger.LogLoss, production.LogLoss)
+		c = compare("log_loss_vs_production", ch.LogLoss-p.LogLoss, l.MaxLogLossRise, "<=")
+		c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", ch.LogLoss, p.LogLoss)
 		checks = append(checks, c)
 	}
 	return checks

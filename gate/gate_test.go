@@ -15,6 +15,7 @@ func TestJudge(t *testing.T) {
 		rows       int
 		challenger Scores
 		production *Scores
+		quarantine float64
 		wantFailed []string
 	}{
 		{name: "first model, absolute checks pass", rows: 1000, challenger: good},
@@ -24,10 +25,12 @@ func TestJudge(t *testing.T) {
 		{name: "much worse than production", rows: 1000, challenger: good, production: &Scores{AUC: 0.80, LogLoss: 0.30}, wantFailed: []string{"auc_vs_production", "log_loss_vs_production"}},
 		{name: "uplift with negative qini", rows: 1000, challenger: Scores{AUC: 0.7, CalibrationError: 0.01, Qini: ptr(-0.01)}, wantFailed: []string{"qini_positive"}},
 		{name: "NaN AUC never passes", rows: 1000, challenger: Scores{AUC: math.NaN(), CalibrationError: 0.01}, wantFailed: []string{"min_auc"}},
+		{name: "a day with a third of its rows quarantined", rows: 1000, challenger: good, quarantine: 0.33, wantFailed: []string{"max_quarantine_share"}},
+		{name: "unknown quarantine share skips the check", rows: 1000, challenger: good, quarantine: -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checks := Judge(Limits{}, tt.rows, tt.challenger, tt.production)
+			checks := Judge(Limits{}, Input{HoldoutRows: tt.rows, Challenger: tt.challenger, Production: tt.production, QuarantineShare: tt.quarantine})
 			got := Verdict{Checks: checks}.Failed()
 			if !reflect.DeepEqual(got, tt.wantFailed) {
 				t.Errorf("failed checks = %v, want %v (checks %+v)", got, tt.wantFailed, checks)
