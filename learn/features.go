@@ -113,6 +113,9 @@ func parseNumber(s string) (float64, error) {
 	if s == "" {
 		return math.NaN(), nil
 	}
+	if v, ok := fastFloat(s); ok {
+		return v, nil
+	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		t := strings.TrimSpace(s)
@@ -127,6 +130,51 @@ func parseNumber(s string) (float64, error) {
 		return 0, fmt.Errorf("%q is out of range", s)
 	}
 	return v, nil
+}
+
+// pow10 holds the powers of ten that float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// fastFloat parses plain decimals ([+-]digits[.digits], at most 15
+// digits) exactly as strconv does, but faster: the digits fit a float64
+// exactly and so does the power of ten, so one IEEE division rounds
+// correctly (Clinger's fast path). Anything else reports false.
+func fastFloat(s string) (float64, bool) {
+	i, neg := 0, false
+	switch s[0] {
+	case '-':
+		neg, i = true, 1
+	case '+':
+		i = 1
+	}
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch >= '0' && ch <= '9':
+			mant = mant*10 + uint64(ch-'0')
+			digits++
+			if dot {
+				frac++
+			}
+			if digits > 15 {
+				return 0, false
+			}
+		case ch == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	v := float64(mant) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // parseFlag reads a 0/1 cell: 0/1, true/false, yes/no, y/n (any case).
@@ -211,7 +259,7 @@ func fitPipeline(tbl *dataset.Table, sch schema.Schema, rows []int, impute strin
 		}
 		parsed[k].dense, errs[k] = parseDenseColumn(tbl, rows, idx[k], c)
 	})
-	if err := errors.Join(errs...); err != nil {
+	if err := firstError(errs); err != nil {
 		return nil, nil, err
 	}
 	pl := &Pipeline{Impute: impute, Columns: make([]ColumnTransform, len(cols))}
@@ -446,52 +494,83 @@ func (c *ColumnTransform) value(v float64) (x, missing float64) {
 }
 
 // transform builds the design of the given rows of tbl with the fitted
-// pipeline. Unknown levels map to the unknown feature; bad numbers are
-// errors naming row and column.
+// pipeline, row chunks in parallel. Unknown levels map to the unknown
+// feature; bad numbers are errors naming row and column.
 func (pl *Pipeline) transform(tbl *dataset.Table, rows []int) (*design, error) {
 	d := pl.newDesign(len(rows))
-	errs := make([]error, len(pl.Columns))
-	parallelFor(len(pl.Columns), func(k int) {
-		c := pl.Columns[k]
+	type colPlan struct {
+		j, off, slot, first int
+		levels              map[string]int32
+		parse               func(string) (float64, error)
+	}
+	plan := make([]colPlan, len(pl.Columns))
+	for k := range pl.Columns {
+		c := &pl.Columns[k]
 		j, ok := tbl.Col(c.Name)
 		if !ok {
-			errs[k] = fmt.Errorf("feature column %q not in data", c.Name)
-			return
+			return nil, fmt.Errorf("feature column %q not in data", c.Name)
 		}
-		var pc parsedColumn
-		if c.Kind == schema.Categorical {
-			pc.codes = c.codes(tbl, rows, j)
-		} else {
-			col := schema.Column{Name: c.Name, Kind: c.Kind}
-			pc.dense, errs[k] = parseDenseColumn(tbl, rows, j, col)
-			if errs[k] != nil {
-				return
+		cp := colPlan{j: j}
+		cp.off, cp.slot, cp.first = pl.offsets(k)
+		switch c.Kind {
+		case schema.Categorical:
+			cp.levels = make(map[string]int32, len(c.Levels))
+			for i, l := range c.Levels {
+				cp.levels[l] = int32(i)
+			}
+		case schema.Flag:
+			cp.parse = parseFlag
+		default:
+			cp.parse = parseNumber
+		}
+		plan[k] = cp
+	}
+	chunk := rowsPerChunk(len(rows))
+	nchunks := (len(rows) + chunk - 1) / chunk
+	errs := make([]error, nchunks)
+	parallelFor(nchunks, func(ch int) {
+		for i := ch * chunk; i < min(len(rows), (ch+1)*chunk); i++ {
+			r := tbl.Rows[rows[i]]
+			x := d.x[i*d.pd : i*d.pd+d.pd]
+			cat := d.cat[i*d.nc : i*d.nc+d.nc]
+			for k := range plan {
+				cp := &plan[k]
+				c := &pl.Columns[k]
+				if cp.levels != nil {
+					code, ok := cp.levels[r[cp.j]]
+					if !ok {
+						code = int32(len(c.Levels))
+					}
+					cat[cp.slot] = int32(cp.first) + code
+					continue
+				}
+				v, err := cp.parse(r[cp.j])
+				if err != nil {
+					errs[ch] = cellError(rows[i], c.Name, err)
+					return
+				}
+				x[cp.off], v = c.value(v)
+				if c.MissingFlag {
+					x[cp.off+1] = v
+				}
 			}
 		}
-		pl.fillColumn(d, k, &pc)
 	})
-	if err := errors.Join(errs...); err != nil {
+	if err := firstError(errs); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// codes maps column j of rows to level indexes, len(Levels) for unknown.
-func (c *ColumnTransform) codes(tbl *dataset.Table, rows []int, j int) []int32 {
-	m := make(map[string]int32, len(c.Levels))
-	for i, l := range c.Levels {
-		m[l] = int32(i)
-	}
-	unknown := int32(len(c.Levels))
-	out := make([]int32, len(rows))
-	for i, r := range rows {
-		code, ok := m[tbl.Rows[r][j]]
-		if !ok {
-			code = unknown
+// firstError returns the first non-nil error, so that the error reported
+// does not depend on goroutine timing.
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
-		out[i] = code
 	}
-	return out
+	return nil
 }
 
 // transformRow writes the features of one row given by name into x (dense

@@ -179,19 +179,29 @@ func Calibration(y, p []float64, bins int) ([]CalibrationBin, float64) {
 // sortedIndex returns the indexes of v sorted by value (descending when
 // desc), ties in index order, so results are deterministic.
 func sortedIndex(v []float64, desc bool) []int {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
+	type pair struct {
+		v float64
+		i int
 	}
-	slices.SortFunc(idx, func(a, b int) int {
-		c := cmp.Compare(v[a], v[b])
+	ps := make([]pair, len(v))
+	for i, x := range v {
 		if desc {
-			c = -c
+			x = -x
 		}
-		if c != 0 {
-			return c
+		ps[i] = pair{x, i}
+	}
+	slices.SortFunc(ps, func(a, b pair) int {
+		switch {
+		case a.v < b.v:
+			return -1
+		case a.v > b.v:
+			return 1
 		}
-		return a - b
+		return cmp.Compare(a.i, b.i)
 	})
+	idx := make([]int, len(v))
+	for k, p := range ps {
+		idx[k] = p.i
+	}
 	return idx
 }

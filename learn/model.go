@@ -23,7 +23,10 @@ type Model struct {
 	Uplift   *UpliftModel   `json:"uplift,omitempty"`
 	Settings Settings       `json:"settings"`
 	Search   []SearchResult `json:"search,omitempty"`
-	Metrics  Metrics        `json:"metrics"`
+	// Metrics are those of the chosen setting on the validation rows
+	// after a search (On = "validation") and empty otherwise, until the
+	// caller stores metrics measured on held-out rows (see Evaluate).
+	Metrics Metrics `json:"metrics"`
 	// Fingerprint is the sha256 of the training table (see Fingerprint).
 	Fingerprint string `json:"fingerprint"`
 	Seed        int64  `json:"seed"`

@@ -353,31 +353,47 @@ func StratifiedSplit(groups []string, frac float64, seed int64) (train, test []i
 	return train, test
 }
 
-// Fingerprint returns "sha256:<hex>" of the table's header and rows, with
-// fields and rows delimited by ASCII unit and record separators so that
-// the value does not depend on the file's quoting or separator.
+// fingerprintChunk is the number of rows hashed together by Fingerprint.
+const fingerprintChunk = 1 << 16
+
+// Fingerprint returns "sha256:<hex>" identifying the table's content: the
+// sha256 of the header followed by the sha256 digests of each block of
+// 65536 rows, fields and rows delimited by ASCII unit and record
+// separators, so the value does not depend on quoting or separator. Blocks
+// are hashed in parallel.
 func Fingerprint(tbl *dataset.Table) string {
-	h := sha256.New()
-	buf := make([]byte, 0, 64<<10)
-	add := func(rec []string) {
-		for i, f := range rec {
-			if i > 0 {
-				buf = append(buf, 0x1f)
+	nchunks := (len(tbl.Rows) + fingerprintChunk - 1) / fingerprintChunk
+	sums := make([][sha256.Size]byte, nchunks)
+	parallelFor(nchunks, func(c int) {
+		h := sha256.New()
+		buf := make([]byte, 0, 64<<10)
+		for _, r := range tbl.Rows[c*fingerprintChunk : min(len(tbl.Rows), (c+1)*fingerprintChunk)] {
+			buf = appendRecord(buf, r)
+			if len(buf) > 60<<10 {
+				h.Write(buf)
+				buf = buf[:0]
 			}
-			buf = append(buf, f...)
 		}
-		buf = append(buf, 0x1e)
-		if len(buf) > 60<<10 {
-			h.Write(buf)
-			buf = buf[:0]
-		}
+		h.Write(buf)
+		h.Sum(sums[c][:0])
+	})
+	h := sha256.New()
+	h.Write(appendRecord(nil, tbl.Header))
+	for _, s := range sums {
+		h.Write(s[:])
 	}
-	add(tbl.Header)
-	for _, r := range tbl.Rows {
-		add(r)
-	}
-	h.Write(buf)
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// appendRecord appends fields joined by 0x1f and ended by 0x1e.
+func appendRecord(buf []byte, rec []string) []byte {
+	for i, f := range rec {
+		if i > 0 {
+			buf = append(buf, 0x1f)
+		}
+		buf = append(buf, f...)
+	}
+	return append(buf, 0x1e)
 }
 
 // fitted is the result of fitting one setting on one set of rows.
@@ -505,7 +521,9 @@ func Train(tbl *dataset.Table, sch schema.Schema, cfg TrainConfig) (*Model, erro
 	m := &Model{FormatVersion: FormatVersion, Schema: sch, Seed: cfg.Seed, Fingerprint: Fingerprint(tbl), Rows: len(lb.rows)}
 	best := grid[0]
 	if len(grid) > 1 {
-		best, m.Search, err = search(tbl, sch, lb, cfg, grid)
+		// Metrics stay those of the best setting on validation rows until
+		// the caller measures the refitted model on held-out rows.
+		best, m.Search, m.Metrics, err = search(tbl, sch, lb, cfg, grid)
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
@@ -532,14 +550,6 @@ func Train(tbl *dataset.Table, sch schema.Schema, cfg TrainConfig) (*Model, erro
 			m.Uplift.Arms = append(m.Uplift.Arms, ArmModel{Arm: name, Model: f.arms[a]})
 		}
 	}
-	// In-sample metrics until the caller measures on held-out rows.
-	p := f.propensity.predict(d)
-	var u [][]float64
-	if uplift {
-		u = m.armUplift(d)
-	}
-	m.Metrics = computeMetrics(lb, p, u, best.Threshold)
-	m.Metrics.On = "training"
 	return m, nil
 }
 
@@ -560,32 +570,34 @@ func sum(v []float64) float64 {
 }
 
 // search scores every grid point on a validation split and returns the
-// best setting with all scores.
-func search(tbl *dataset.Table, sch schema.Schema, lb *labelled, cfg TrainConfig, grid []Settings) (Settings, []SearchResult, error) {
+// best setting with all scores and its validation metrics.
+func search(tbl *dataset.Table, sch schema.Schema, lb *labelled, cfg TrainConfig, grid []Settings) (Settings, []SearchResult, Metrics, error) {
 	trPos, vaPos := StratifiedSplit(lb.strata(), cfg.ValidationFraction, cfg.Seed)
 	if len(trPos) == 0 || len(vaPos) == 0 {
-		return Settings{}, nil, fmt.Errorf("model selection: %d labelled rows are too few to split", len(lb.y))
+		return Settings{}, nil, Metrics{}, fmt.Errorf("model selection: %d labelled rows are too few to split", len(lb.y))
 	}
 	tr, va := lb.subset(trPos), lb.subset(vaPos)
 	if n1 := sum(va.y); n1 == 0 || n1 == float64(len(va.y)) {
-		return Settings{}, nil, fmt.Errorf("model selection: validation split has a single class")
+		return Settings{}, nil, Metrics{}, fmt.Errorf("model selection: validation split has a single class")
 	}
 	pl, d, err := fitPipeline(tbl, sch, tr.rows, cfg.Impute)
 	if err != nil {
-		return Settings{}, nil, err
+		return Settings{}, nil, Metrics{}, err
 	}
 	dv, err := pl.transform(tbl, va.rows)
 	if err != nil {
-		return Settings{}, nil, err
+		return Settings{}, nil, Metrics{}, err
 	}
 	corr := newCorrelations(d, tr.y)
 	withArms := cfg.Metric == MetricQini
 	results := make([]SearchResult, 0, len(grid))
 	bestIdx, bestScore := -1, math.Inf(-1)
+	var bestP []float64
+	var bestU [][]float64
 	for i, s := range grid {
 		f, active, err := fitSetting(d, corr, tr, s, withArms)
 		if err != nil {
-			return Settings{}, nil, fmt.Errorf("setting C=%g class weight %v threshold %g: %w", s.C, s.ClassWeight, s.SelectThreshold, err)
+			return Settings{}, nil, Metrics{}, fmt.Errorf("setting C=%g class weight %v threshold %g: %w", s.C, s.ClassWeight, s.SelectThreshold, err)
 		}
 		p := f.propensity.predict(dv)
 		var u [][]float64
@@ -601,10 +613,12 @@ func search(tbl *dataset.Table, sch schema.Schema, lb *labelled, cfg TrainConfig
 		}
 		results = append(results, SearchResult{Settings: s, Metric: cfg.Metric, Score: orient(cfg.Metric, sc), Features: nsel})
 		if bestIdx < 0 || sc > bestScore {
-			bestIdx, bestScore = i, sc
+			bestIdx, bestScore, bestP, bestU = i, sc, p, u
 		}
 	}
-	return grid[bestIdx], results, nil
+	met := computeMetrics(va, bestP, bestU, grid[bestIdx].Threshold)
+	met.On = "validation"
+	return grid[bestIdx], results, met, nil
 }
 
 // orient turns a higher-is-better score into the metric's own value.

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/promoflow/promoflow/dataset"
+	"github.com/promoflow/promoflow/learn"
+	"github.com/promoflow/promoflow/schema"
+)
+
+func init() {
+	register(&command{
+		name:    "fit",
+		summary: "train and measure a model on a local CSV (no servers)",
+		run:     runFit,
+	})
+}
+
+// fitReport is the machine-readable result of promoflow fit --json.
+type fitReport struct {
+	Data            string               `json:"data"`
+	Rows            int                  `json:"rows"`
+	TrainRows       int                  `json:"train_rows"`
+	TestRows        int                  `json:"test_rows"`
+	Split           string               `json:"split"`
+	Features        int                  `json:"features"`
+	Selected        int                  `json:"selected_features"`
+	Settings        learn.Settings       `json:"settings"`
+	Solver          learn.Solver         `json:"solver"`
+	LoadSeconds     float64              `json:"load_seconds"`
+	FitSeconds      float64              `json:"fit_seconds"`
+	ScoreSeconds    float64              `json:"score_seconds"`
+	ScoreRowsPerSec float64              `json:"score_rows_per_second"`
+	Fingerprint     string               `json:"fingerprint"`
+	Metrics         learn.Metrics        `json:"metrics"`
+	Search          []learn.SearchResult `json:"search,omitempty"`
+	Schema          schema.Schema        `json:"schema"`
+	ModelFile       string               `json:"model_file,omitempty"`
+}
+
+func runFit(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("fit", "--data FILE --target COL [flags]")
+	data := fs.String("data", "", "CSV file to fit (`,` or `;` sniffed from the header)")
+	target := fs.String("target", "", "target column (when no --schema)")
+	positive := fs.String("positive", "", "target value counted as 1 (default yes/true when the column holds only those, else 1)")
+	treatment := fs.String("treatment", "", "treatment column: fit a two-model uplift learner, one per arm vs control")
+	control := fs.String("control", "", "control value of the treatment column")
+	drop := fs.String("drop", "", "comma-separated columns to leave out of the features")
+	id := fs.String("id", "", "id column (never a feature)")
+	schemaFile := fs.String("schema", "", "schema `FILE` (JSON or YAML) instead of inferring one")
+	splitFile := fs.String("split", "", "train/test row indices as JSON {\"train\": [...], \"test\": [...]} (0-based data rows, as the peer's --split-out)")
+	searchGrid := fs.Bool("search", false, "grid-search C, class weights and selection threshold (default on without --split)")
+	seed := fs.Int64("seed", 42, "seed of the split and the search")
+	testFrac := fs.Float64("test-fraction", 0.2, "share of rows held out for testing when no --split")
+	asJSON := fs.Bool("json", false, "print machine-readable metrics and timings")
+	out := fs.String("out", "", "write the model to this `FILE`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *data == "" {
+		fs.Usage()
+		return fmt.Errorf("--data is required: %w", errUsage)
+	}
+	t0 := time.Now()
+	tbl, err := dataset.ReadFile(*data, dataset.Options{})
+	if err != nil {
+		return err
+	}
+	loadSec := time.Since(t0).Seconds()
+	sch, err := fitSchema(tbl, *schemaFile, learn.InferOptions{
+		Target: *target, Positive: *positive, Treatment: *treatment, Control: *control, ID: *id, Drop: splitList(*drop),
+	})
+	if err != nil {
+		return err
+	}
+	var trainIdx, testIdx []int
+	splitName := fmt.Sprintf("stratified %.0f/%.0f, seed %d", 100*(1-*testFrac), 100**testFrac, *seed)
+	cfg := learn.TrainConfig{Seed: *seed}
+	if *splitFile != "" {
+		if trainIdx, testIdx, err = readSplit(*splitFile, len(tbl.Rows)); err != nil {
+			return err
+		}
+		splitName = *splitFile
+		if !*searchGrid {
+			// Like-for-like with the scikit-learn peer.
+			cfg.Cs, cfg.ClassWeights, cfg.SelectThresholds, cfg.CorrLimit = []float64{1}, []learn.ClassWeight{{}}, []float64{0}, 1
+		}
+	} else {
+		if !(*testFrac > 0 && *testFrac < 1) {
+			return fmt.Errorf("--test-fraction %v not in (0, 1): %w", *testFrac, errUsage)
+		}
+		if trainIdx, testIdx, err = stratifiedRows(tbl, sch, *testFrac, *seed); err != nil {
+			return err
+		}
+	}
+	train, test := tbl.Subset(trainIdx), tbl.Subset(testIdx)
+
+	t1 := time.Now()
+	m, err := learn.Train(train, sch, cfg)
+	if err != nil {
+		return err
+	}
+	fitSec := time.Since(t1).Seconds()
+	// Scoring is timed as the best of three runs: one run over a small
+	// test set is dominated by first-touch page faults.
+	scoreSec := math.Inf(1)
+	for range 3 {
+		t2 := time.Now()
+		if _, err := m.ScoreTable(test); err != nil {
+			return err
+		}
+		scoreSec = math.Min(scoreSec, time.Since(t2).Seconds())
+	}
+	met, err := learn.Evaluate(m, test)
+	if err != nil {
+		return err
+	}
+	met.On = "test"
+	m.Metrics = met
+
+	rep := fitReport{
+		Data: *data, Rows: len(tbl.Rows), TrainRows: len(train.Rows), TestRows: len(test.Rows), Split: splitName,
+		Features: len(m.Pipeline.Features), Settings: m.Settings, Solver: m.Propensity.Solver,
+		LoadSeconds: loadSec, FitSeconds: fitSec, ScoreSeconds: scoreSec, Fingerprint: m.Fingerprint,
+		Metrics: met, Search: m.Search, Schema: sch, ModelFile: *out,
+	}
+	if scoreSec > 0 {
+		rep.ScoreRowsPerSec = float64(len(test.Rows)) / scoreSec
+	}
+	for _, f := range m.Pipeline.Features {
+		if f.Selected {
+			rep.Selected++
+		}
+	}
+	if *out != "" {
+		b, err := json.MarshalIndent(m, "", " ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("save model: %w", err)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return writeFitSummary(stdout, &rep, m)
+}
+
+// fitSchema reads the schema file or infers a schema.
+func fitSchema(tbl *dataset.Table, file string, opts learn.InferOptions) (schema.Schema, error) {
+	if file == "" {
+		if opts.Target == "" {
+			return schema.Schema{}, fmt.Errorf("--target or --schema is required: %w", errUsage)
+		}
+		return learn.InferSchema(tbl, opts)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return schema.Schema{}, fmt.Errorf("read schema: %w", err)
+	}
+	var sch schema.Schema
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".yaml", ".yml":
+		err = yaml.Unmarshal(b, &sch)
+	default:
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&sch)
+	}
+	if err != nil {
+		return schema.Schema{}, fmt.Errorf("read schema %s: %w", file, err)
+	}
+	if err := sch.Validate(); err != nil {
+		return schema.Schema{}, fmt.Errorf("schema %s: %w", file, err)
+	}
+	return sch, nil
+}
+
+// readSplit reads a {"train": [...], "test": [...]} file and checks that
+// the indexes are in range and disjoint.
+func readSplit(file string, rows int) (train, test []int, err error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read split: %w", err)
+	}
+	var s struct {
+		Train []int `json:"train"`
+		Test  []int `json:"test"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, nil, fmt.Errorf("read split %s: %w", file, err)
+	}
+	if len(s.Train) == 0 || len(s.Test) == 0 {
+		return nil, nil, fmt.Errorf("split %s: train and test must both be non-empty", file)
+	}
+	seen := make([]byte, rows)
+	for part, idx := range [][]int{s.Train, s.Test} {
+		for _, i := range idx {
+			if i < 0 || i >= rows {
+				return nil, nil, fmt.Errorf("split %s: row %d out of range (data has %d rows)", file, i, rows)
+			}
+			if seen[i] != 0 {
+				return nil, nil, fmt.Errorf("split %s: row %d listed twice", file, i)
+			}
+			seen[i] = byte(part + 1)
+		}
+	}
+	return s.Train, s.Test, nil
+}
+
+// stratifiedRows splits the table's rows by target (and treatment) value.
+func stratifiedRows(tbl *dataset.Table, sch schema.Schema, frac float64, seed int64) (train, test []int, err error) {
+	var keys []int
+	for _, k := range []schema.Kind{schema.Target, schema.Treatment} {
+		for _, c := range sch.OfKind(k) {
+			j, ok := tbl.Col(c.Name)
+			if !ok {
+				return nil, nil, fmt.Errorf("%s column %q not in data", k, c.Name)
+			}
+			keys = append(keys, j)
+		}
+	}
+	groups := make([]string, len(tbl.Rows))
+	for i, r := range tbl.Rows {
+		parts := make([]string, len(keys))
+		for k, j := range keys {
+			parts[k] = r[j]
+		}
+		groups[i] = strings.Join(parts, "\x1f")
+	}
+	train, test = learn.StratifiedSplit(groups, frac, seed)
+	if len(train) == 0 || len(test) == 0 {
+		return nil, nil, errors.New("too few rows to split into train and test")
+	}
+	return train, test, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// writeFitSummary prints a readable report.
+func writeFitSummary(w io.Writer, rep *fitReport, m *learn.Model) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	met := rep.Metrics
+	s := rep.Settings
+	fmt.Fprintf(tw, "data\t%s (%d rows; train %d, test %d; split %s)\n", rep.Data, rep.Rows, rep.TrainRows, rep.TestRows, rep.Split)
+	fmt.Fprintf(tw, "features\t%d (%d selected)\n", rep.Features, rep.Selected)
+	fmt.Fprintf(tw, "settings\tC=%g class_weight=%v select_threshold=%g corr_limit=%g impute=%s\n", s.C, s.ClassWeight, s.SelectThreshold, s.CorrLimit, s.Impute)
+	fmt.Fprintf(tw, "solver\t%d iterations, %s, max|grad| %.2e (tol %g)\n", rep.Solver.Iterations, rep.Solver.Status, rep.Solver.GradNorm, rep.Solver.Tol)
+	fmt.Fprintf(tw, "time\tload %.3fs, fit %.3fs, score %.3fs (%.0f rows/s)\n", rep.LoadSeconds, rep.FitSeconds, rep.ScoreSeconds, rep.ScoreRowsPerSec)
+	fmt.Fprintf(tw, "test rows\t%d, positive rate %.4f\n", met.Rows, met.PositiveRate)
+	fmt.Fprintf(tw, "ROC-AUC\t%.4f\n", met.ROCAUC)
+	fmt.Fprintf(tw, "PR-AUC\t%.4f\n", met.PRAUC)
+	fmt.Fprintf(tw, "log loss\t%.4f\n", met.LogLoss)
+	fmt.Fprintf(tw, "Brier\t%.4f\n", met.Brier)
+	a := met.AtThreshold
+	fmt.Fprintf(tw, "at %.2f\taccuracy %.4f, precision %.4f, recall %.4f, F1 %.4f\n", a.Threshold, a.Accuracy, a.Precision, a.Recall, a.F1)
+	fmt.Fprintf(tw, "ECE\t%.4f\n", met.ECE)
+	for _, u := range met.Uplift {
+		fmt.Fprintf(tw, "uplift %s\tqini %.4f, observed %.4f, predicted %.4f (treated %d, control %d)\n", u.Arm, u.Qini, u.ObservedUplift, u.PredictedUplift, u.Treated, u.Control)
+		for _, k := range u.UpliftAtK {
+			fmt.Fprintf(tw, "  uplift@%.0f%%\t%.4f\n", 100*k.Fraction, k.Uplift)
+		}
+	}
+	if len(rep.Search) > 0 {
+		fmt.Fprintf(tw, "search\t%d settings by validation %s\n", len(rep.Search), rep.Search[0].Metric)
+	}
+	fmt.Fprintln(tw, "\ncalibration by decile\tmean predicted\tobserved")
+	for i, b := range met.Calibration {
+		fmt.Fprintf(tw, "  %d\t%.4f\t%.4f\n", i+1, b.MeanPredicted, b.ObservedRate)
+	}
+	if rep.ModelFile != "" {
+		fmt.Fprintf(tw, "\nmodel\t%s (%s)\n", rep.ModelFile, m.Fingerprint)
+	}
+	return tw.Flush()
+}
