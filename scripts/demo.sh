@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# demo.sh: what `make demo` runs. Starts the local stack and a worker, then
-# runs the pipeline on the bundled data (see README.md).
+# demo.sh: what `make demo` runs. Starts the local stack and a worker, lands
+# six days of the e-mail campaign data (Hillstrom's real data when
+# ../shared/data is there, generated data otherwise), and walks through a
+# model's life: scheduled training, promotion through the gate, a bad day
+# rejected, a manual promotion, drift and an automatic rollback, and the
+# audit trail. Safe to run twice: every step is idempotent.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -8,18 +12,52 @@ cd "$ROOT"
 scripts/stack.sh up
 # shellcheck disable=SC1091
 . .stack/env
+export PROMOFLOW_CONFIG_DIR=$ROOT/configs PROMOFLOW_ACTOR=${PROMOFLOW_ACTOR:-demo-engineer}
 BIN=$ROOT/bin/promoflow
+MODEL=email-visit
+SHARED=${PROMOFLOW_SHARED_DATA:-$ROOT/../shared/data}
 mkdir -p .stack/logs
 
-# A worker for the demo, stopped when the demo ends.
-PROMOFLOW_METRICS_ADDR=127.0.0.1:0 "$BIN" worker >.stack/logs/demo-worker.log 2>&1 &
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+pf() { printf '$ promoflow %s\n' "$*"; "$BIN" "$@"; }
+
+PROMOFLOW_METRICS_ADDR=127.0.0.1:9464 "$BIN" worker >.stack/logs/demo-worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
 
-echo "== 1. the stack answers: a workflow on Temporal runs an activity that reaches PostgreSQL and MinIO"
-"$BIN" check
+say "0. The stack answers: a workflow on Temporal runs an activity that reaches PostgreSQL and MinIO"
+pf check
 
-echo
-echo "Temporal UI:   $PROMOFLOW_TEMPORAL_UI"
-echo "MinIO console: $PROMOFLOW_MINIO_CONSOLE (user: \$PROMOFLOW_MINIO_ACCESS_KEY in .stack/env)"
-echo "Stop the stack with: make down"
+say "1. Six days of e-mail campaign data land in MinIO (day 4 is a broken export, day 6 has drifted)"
+pf land --source email --days 6 --hillstrom "$SHARED/hillstrom.csv" --bad-day 4 --drift-day 6
+
+say "2. The daily schedule: 06:00 UTC, overlap skip, 72 h catch-up; paused so only the backfill runs now"
+pf schedule create "$MODEL" --cron "0 6 * * *" --tz UTC || true
+pf schedule pause "$MODEL" --note "demo: backfill only"
+pf schedule backfill "$MODEL" --from 2026-11-01 --to 2026-11-03 --wait 5m
+pf runs ls "$MODEL"
+pf models ls "$MODEL"
+
+say "3. Day 4: a third of the export is broken; cleaning quarantines it and the gate refuses to trust the day"
+pf run "$MODEL" --day 2026-11-04 || true
+
+say "4. Day 5: a normal day again, through the gate"
+pf run "$MODEL" --day 2026-11-05
+
+say "5. An engineer promotes by hand, with a reason (the gate still runs)"
+prod=$("$BIN" models show "$MODEL@production" --json | sed -n 's/.*"version": \([0-9]*\).*/\1/p' | head -1)
+prev=$((prod > 1 ? prod - 1 : prod))
+pf promote "$MODEL" --version "$prev" --reason "campaign team asked for the model the November report used" || true
+pf rollback "$MODEL" --reason "back to the newest model after the report" || true
+
+say "6. The audit trail: who moved production, when and why"
+pf audit "$MODEL"
+pf models history "$MODEL"
+
+cat <<EOF
+
+Temporal UI:   $PROMOFLOW_TEMPORAL_UI  (search: PromoflowModel="$MODEL")
+MinIO console: $PROMOFLOW_MINIO_CONSOLE  (bucket promoflow: models/$MODEL/, landing/email/)
+Worker log:    .stack/logs/demo-worker.log
+Stop the stack with: make down
+EOF

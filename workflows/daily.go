@@ -91,6 +91,7 @@ func retryPolicy() *temporal.RetryPolicy {
 func DailyRetrain(ctx workflow.Context, in DailyInput) (DailyResult, error) {
 	if in.Day == "" {
 		in.Day = scheduledDay(ctx)
+		_ = workflow.UpsertTypedSearchAttributes(ctx, temporal.NewSearchAttributeKeyKeyword(SADay).ValueSet(in.Day))
 	}
 	res := DailyResult{Model: in.Model, Day: in.Day}
 	step := "starting"

@@ -75,13 +75,18 @@ func runDaily(ctx context.Context, args []string, stdout io.Writer) error {
 	return printDaily(stdout, res, *asJSON)
 }
 
-// progressLine writes the running step of a workflow on one terminal line.
-func progressLine(w io.Writer) func(step string, elapsed time.Duration) {
+// progressLine writes the running step of a workflow on one terminal line;
+// it stays silent when w is not a terminal, so logs hold no control codes.
+func progressLine(w *os.File) func(step string, elapsed time.Duration) {
+	if st, err := w.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
 	return func(step string, elapsed time.Duration) {
-		fmt.Fprintf(w, "\r  … %-12s %5.0fs", step, elapsed.Seconds())
 		if step == "" {
 			fmt.Fprint(w, "\r\033[K")
+			return
 		}
+		fmt.Fprintf(w, "\r  … %-12s %5.0fs", step, elapsed.Seconds())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -40,6 +41,7 @@ func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
 	note := fs.String("note", "", "why (pause, unpause)")
 	from := fs.String("from", "", "first day of a backfill (yyyy-mm-dd)")
 	to := fs.String("to", "", "last day of a backfill (yyyy-mm-dd)")
+	wait := fs.Duration("wait", 0, "backfill: wait up to this long for every day's run to finish, showing progress")
 	model, rest := positional(args)
 	if err := parseFlags(fs, rest); err != nil {
 		return err
@@ -108,7 +110,10 @@ func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("backfill %s %s..%s: %w", scheduleID(model), *from, *to, err)
 		}
 		_, err = fmt.Fprintf(stdout, "backfill of %s from %s to %s queued; runs go one at a time, in order\n", scheduleID(model), *from, *to)
-		return err
+		if err != nil || *wait == 0 {
+			return err
+		}
+		return waitForDays(ctx, model, start, end, *wait, stdout)
 	}
 	return fmt.Errorf("unknown schedule subcommand %q: %w", sub, errUsage)
 }
@@ -147,4 +152,42 @@ func listSchedules(ctx context.Context, sc client.ScheduleClient, w io.Writer) e
 		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\n", e.ID, d.Schedule.State.Paused, cron, tz, next, d.Schedule.State.Note)
 	}
 	return tw.Flush()
+}
+
+// waitForDays polls the run history until every day from start to end has
+// a finished run of model, printing a progress line.
+func waitForDays(ctx context.Context, model string, start, end time.Time, limit time.Duration, w io.Writer) error {
+	s, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	want := int(end.Sub(start).Hours()/24) + 1
+	deadline := time.Now().Add(limit)
+	for {
+		runs, err := s.ListRuns(ctx, model, 0)
+		if err != nil {
+			return err
+		}
+		finished := map[string]string{}
+		for _, r := range runs {
+			if !r.Day.Before(start) && !r.Day.After(end) && r.Status != "running" {
+				finished[r.Day.Format(time.DateOnly)] = r.Status
+			}
+		}
+		fmt.Fprintf(os.Stderr, "\r  … %d of %d days finished", len(finished), want)
+		if len(finished) >= want {
+			fmt.Fprintln(os.Stderr)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintln(os.Stderr)
+			return fmt.Errorf("backfill: %d of %d days finished within %s", len(finished), want, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
