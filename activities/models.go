@@ -389,8 +389,21 @@ func (m *Models) RecordRun(ctx context.Context, r workflows.RunRecord) error {
 	}
 	return m.Store.UpsertRun(ctx, store.Run{
 		WorkflowID: r.WorkflowID, RunID: r.RunID, Model: r.Model, Day: day, Status: r.Status,
-		Steps: steps, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		Version: r.Version, Steps: steps, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 	})
+}
+
+// FindFinishedRun returns the run that already decided a model's day, if any.
+func (m *Models) FindFinishedRun(ctx context.Context, model, day string) (workflows.PriorRun, error) {
+	d, err := store.ParseDay(day)
+	if err != nil {
+		return workflows.PriorRun{}, invalidInput(err)
+	}
+	r, ok, err := m.Store.FinishedRun(ctx, model, d)
+	if err != nil || !ok {
+		return workflows.PriorRun{}, err
+	}
+	return workflows.PriorRun{Found: true, WorkflowID: r.WorkflowID, RunID: r.RunID, Status: r.Status, Version: r.Version}, nil
 }
 
 // moveID is an idempotency key for an alias move made by this activity.

@@ -74,7 +74,8 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 				return m.Clean, err
 			},
 		},
-		models: &activities.Models{Store: st, Registry: reg, Config: models, CodeVersion: cfg.CodeVersion},
+		models:  &activities.Models{Store: st, Registry: reg, Config: models, CodeVersion: cfg.CodeVersion},
+		scoring: &activities.Scoring{Store: st, Registry: reg},
 	})
 	log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "metrics", cfg.MetricsAddr)
 	if err := w.Start(); err != nil {
@@ -88,9 +89,10 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 // activitySet is every activity group a worker runs.
 type activitySet struct {
-	health *activities.Health
-	data   *activities.Data
-	models *activities.Models
+	health  *activities.Health
+	data    *activities.Data
+	models  *activities.Models
+	scoring *activities.Scoring
 }
 
 // register puts every workflow and activity on the worker, by name, so a
@@ -116,6 +118,8 @@ func register(w sdkworker.Registry, a activitySet) {
 		workflows.ActMoveAlias:   a.models.MoveAlias,
 		workflows.ActRollback:    a.models.RollbackAlias,
 		workflows.ActRecordRun:   a.models.RecordRun,
+		workflows.ActFindRun:     a.models.FindFinishedRun,
+		"ScorePartition":         a.scoring.ScorePartition,
 	} {
 		w.RegisterActivityWithOptions(act, activity.RegisterOptions{Name: name})
 	}

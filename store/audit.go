@@ -84,6 +84,8 @@ type Run struct {
 	Model      string
 	Day        time.Time
 	Status     string
+	// Version is the model version the run trained (0 if none).
+	Version int
 	// Steps is the caller's JSON description of the steps (an array).
 	Steps      json.RawMessage
 	StartedAt  time.Time
@@ -107,11 +109,11 @@ func (s *Store) UpsertRun(ctx context.Context, r Run) error {
 	if r.StartedAt.IsZero() {
 		r.StartedAt = time.Now()
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO runs (workflow_id, run_id, model, day, status, steps, started_at, finished_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (workflow_id, run_id) DO UPDATE SET status = EXCLUDED.status, steps = EXCLUDED.steps,
-			finished_at = EXCLUDED.finished_at`,
-		r.WorkflowID, r.RunID, r.Model, dayOf(r.Day), r.Status, steps, r.StartedAt, finished)
+	_, err := s.pool.Exec(ctx, `INSERT INTO runs (workflow_id, run_id, model, day, status, version, steps, started_at, finished_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (workflow_id, run_id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
+			steps = EXCLUDED.steps, finished_at = EXCLUDED.finished_at`,
+		r.WorkflowID, r.RunID, r.Model, dayOf(r.Day), r.Status, r.Version, steps, r.StartedAt, finished)
 	if err != nil {
 		return fmt.Errorf("upsert run %s/%s: %w", r.WorkflowID, r.RunID, err)
 	}
@@ -125,7 +127,7 @@ func (s *Store) ListRuns(ctx context.Context, model string, limit int) ([]Run, e
 	if limit > 0 {
 		lim = &limit
 	}
-	rows, err := s.pool.Query(ctx, `SELECT workflow_id, run_id, model, day, status, steps, started_at, finished_at
+	rows, err := s.pool.Query(ctx, `SELECT workflow_id, run_id, model, day, status, version, steps, started_at, finished_at
 		FROM runs WHERE $1 = '' OR model = $1 ORDER BY started_at DESC, workflow_id, run_id LIMIT $2`, model, lim)
 	if err != nil {
 		return nil, fmt.Errorf("list runs %s: %w", model, err)
@@ -133,7 +135,7 @@ func (s *Store) ListRuns(ctx context.Context, model string, limit int) ([]Run, e
 	var out []Run
 	var r Run
 	var finished *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&r.WorkflowID, &r.RunID, &r.Model, &r.Day, &r.Status, &r.Steps, &r.StartedAt, &finished}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&r.WorkflowID, &r.RunID, &r.Model, &r.Day, &r.Status, &r.Version, &r.Steps, &r.StartedAt, &finished}, func() error {
 		r.Steps = append(json.RawMessage(nil), r.Steps...)
 		r.FinishedAt = time.Time{}
 		if finished != nil {
@@ -146,4 +148,26 @@ func (s *Store) ListRuns(ctx context.Context, model string, limit int) ([]Run, e
 		return nil, fmt.Errorf("list runs %s: %w", model, err)
 	}
 	return out, nil
+}
+
+// FinishedRun returns the newest run of model for day that finished in a
+// decision (not failed, not skipped), if any: a day's pipeline runs once
+// however often a schedule or a person starts it.
+func (s *Store) FinishedRun(ctx context.Context, model string, day time.Time) (Run, bool, error) {
+	var r Run
+	var finished *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT workflow_id, run_id, model, day, status, version, steps, started_at, finished_at
+		FROM runs WHERE model = $1 AND day = $2 AND finished_at IS NOT NULL AND status NOT IN ('failed', 'skipped')
+		ORDER BY finished_at DESC LIMIT 1`, model, dayOf(day)).
+		Scan(&r.WorkflowID, &r.RunID, &r.Model, &r.Day, &r.Status, &r.Version, &r.Steps, &r.StartedAt, &finished)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Run{}, false, nil
+	}
+	if err != nil {
+		return Run{}, false, fmt.Errorf("finished run of %s on %s: %w", model, day.Format(time.DateOnly), err)
+	}
+	if finished != nil {
+		r.FinishedAt = *finished
+	}
+	return r, true, nil
 }

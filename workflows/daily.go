@@ -128,6 +128,19 @@ func DailyRetrain(ctx workflow.Context, in DailyInput) (DailyResult, error) {
 	if err := workflow.ExecuteActivity(short, ActLoadPlan, in.Model).Get(ctx, &plan); err != nil {
 		return fail(step, err)
 	}
+
+	// A day runs once: a schedule's backfill or catch-up of a day that
+	// already ran must not retrain or move production again.
+	var prior PriorRun
+	if err := workflow.ExecuteActivity(short, ActFindRun, in.Model, in.Day).Get(ctx, &prior); err != nil {
+		return fail(step, err)
+	}
+	if prior.Found {
+		res.Version = prior.Version
+		done("plan", "skipped", fmt.Sprintf("day already ran: workflow %s ended %s with version %d", prior.WorkflowID, prior.Status, prior.Version))
+		record("skipped")
+		return res, nil
+	}
 	record("running")
 
 	step = "ingest"
@@ -171,8 +184,10 @@ func DailyRetrain(ctx workflow.Context, in DailyInput) (DailyResult, error) {
 		return fail(step, err)
 	}
 	res.Verdict = &v
-	if v.Production == tr.Version {
-		done(step, "skipped", fmt.Sprintf("version %d is already in production", tr.Version))
+	if v.Production >= tr.Version {
+		// Automatic runs only move production forward; going back is a
+		// rollback, a person's or the monitor's decision.
+		done(step, "skipped", fmt.Sprintf("version %d is not newer than production %d", tr.Version, v.Production))
 		record("completed")
 		return res, nil
 	}

@@ -22,6 +22,7 @@ type fakeActs struct {
 	ingest    func(IngestInput) (IngestResult, error)
 	train     func(TrainInput) (TrainResult, error)
 	verdict   gate.Verdict
+	prior     PriorRun
 	moves     []MoveInput
 	records   []RunRecord
 	ingestRun atomic.Int32
@@ -44,6 +45,7 @@ func newFakeActs() *fakeActs {
 func (f *fakeActs) register(env *testsuite.TestWorkflowEnvironment) {
 	reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 	reg(ActLoadPlan, func(ctx context.Context, model string) (Plan, error) { return f.plan, nil })
+	reg(ActFindRun, func(ctx context.Context, model, day string) (PriorRun, error) { return f.prior, nil })
 	reg(ActListLanding, func(ctx context.Context, source, day string) ([]string, error) { return f.keys, nil })
 	reg(ActIngestFile, func(ctx context.Context, in IngestInput) (IngestResult, error) {
 		f.ingestRun.Add(1)
@@ -130,6 +132,22 @@ func TestDailyRetrain(t *testing.T) {
 			},
 			wantSteps:  map[string]string{"train": "reused", "validate": "skipped"},
 			lastRecord: "completed",
+		},
+		{
+			name: "a version older than production is never promoted automatically",
+			setup: func(f *fakeActs) {
+				f.verdict.Production = 3
+			},
+			wantSteps:  map[string]string{"validate": "skipped", "promote": "(absent)"},
+			lastRecord: "completed",
+		},
+		{
+			name: "a day that already ran is not run again",
+			setup: func(f *fakeActs) {
+				f.prior = PriorRun{Found: true, WorkflowID: "daily-m-2026-11-01T06:00:00Z", Status: "promoted", Version: 1}
+			},
+			wantSteps:  map[string]string{"plan": "skipped", "ingest": "(absent)", "train": "(absent)"},
+			lastRecord: "skipped",
 		},
 	}
 	for _, tt := range tests {

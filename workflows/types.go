@@ -14,6 +14,7 @@ const (
 	ActMoveAlias   = "MoveAlias"
 	ActRollback    = "RollbackAlias"
 	ActRecordRun   = "RecordRun"
+	ActFindRun     = "FindFinishedRun"
 )
 
 // Search attribute names registered on the dev server by `make up`.
@@ -119,6 +120,15 @@ type RollbackInput struct {
 	Actor      string
 	Reason     string
 	WorkflowID string
+}
+
+// PriorRun is an earlier run that already decided a model's day.
+type PriorRun struct {
+	Found      bool
+	WorkflowID string
+	RunID      string
+	Status     string
+	Version    int
 }
 
 // RunRecord is a run's row in PostgreSQL's run history.

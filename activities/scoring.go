@@ -1,0 +1,59 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/promoflow/promoflow/registry"
+	"github.com/promoflow/promoflow/serve"
+	"github.com/promoflow/promoflow/store"
+)
+
+// Scoring holds the batch scoring activity.
+type Scoring struct {
+	Store    *store.Store
+	Registry *registry.Registry
+}
+
+// ScorePartitionInput names one partition of a day's batch scoring.
+type ScorePartitionInput struct {
+	Model string
+	// Version to score with; 0 resolves production. A workflow fanning out
+	// over partitions resolves once and passes it to all.
+	Version    int
+	Source     string
+	Day        string // yyyy-mm-dd
+	Partition  int
+	Partitions int
+}
+
+// ScorePartition scores partition i of n of a source's clean customers of
+// a day into the scores table. It is idempotent: a retry upserts the same
+// rows. Bad input (day, partition, unknown model or version, a schema
+// without id column, a corrupt version) is not retried.
+func (s *Scoring) ScorePartition(ctx context.Context, in ScorePartitionInput) (serve.BatchResult, error) {
+	day, err := store.ParseDay(in.Day)
+	if err != nil {
+		return serve.BatchResult{}, invalidInput(err)
+	}
+	if in.Partitions < 1 || in.Partition < 0 || in.Partition >= in.Partitions {
+		return serve.BatchResult{}, invalidInput(fmt.Errorf("partition %d of %d: %w", in.Partition, in.Partitions, store.ErrBadPartition))
+	}
+	activity.RecordHeartbeat(ctx, in.Partition)
+	res, err := serve.BatchScore(ctx, s.Registry, s.Store, serve.BatchRequest{
+		Model: in.Model, Version: in.Version, Source: in.Source, Day: day, Partition: in.Partition, Partitions: in.Partitions,
+	})
+	if err != nil {
+		var ie *registry.IntegrityError
+		var ve *registry.ValidationError
+		if errors.As(err, &ie) || errors.As(err, &ve) || errors.Is(err, registry.ErrNotFound) ||
+			errors.Is(err, serve.ErrNoIDColumn) || errors.Is(err, store.ErrNoCleanData) {
+			return serve.BatchResult{}, invalidInput(err)
+		}
+		return serve.BatchResult{}, classify(err)
+	}
+	return res, nil
+}
