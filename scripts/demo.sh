@@ -44,13 +44,15 @@ pf run "$MODEL" --day 2026-11-04 || true
 say "4. Day 5: a normal day again, through the gate"
 pf run "$MODEL" --day 2026-11-05
 
-say "5. An engineer promotes by hand, with a reason (the gate still runs)"
-prod=$("$BIN" models show "$MODEL@production" --json | sed -n 's/.*"version": \([0-9]*\).*/\1/p' | head -1)
-prev=$((prod > 1 ? prod - 1 : prod))
-pf promote "$MODEL" --version "$prev" --reason "campaign team asked for the model the November report used" || true
-pf rollback "$MODEL" --reason "back to the newest model after the report" || true
+say "5. An engineer wants day 4's model anyway: the gate still says no; --force with a reason overrides it, on the record"
+bad=$("$BIN" runs ls "$MODEL" --json | sed -n 's/.*"Day":"2026-11-04[^"]*","Status":"rejected","Version":\([0-9]*\).*/\1/p' | head -1)
+pf promote "$MODEL" --version "$bad" --reason "campaign team wants the day-4 model" || true
+pf promote "$MODEL" --version "$bad" --force --reason "campaign team accepts the day-4 data quality for the flash sale"
 
-say "6. The audit trail: who moved production, when and why"
+say "6. The flash sale is over: roll back to the previous production model, with a reason"
+pf rollback "$MODEL" --reason "flash sale over, back to the gated model"
+
+say "7. The audit trail: who moved production, when and why"
 pf audit "$MODEL"
 pf models history "$MODEL"
 
