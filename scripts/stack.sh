@@ -2,7 +2,7 @@
 # stack.sh: the local promoflow stack — Temporal dev server, MinIO and
 # PostgreSQL — on loopback, with all state under one folder.
 #
-#   scripts/stack.sh up | down | status | env | build
+#   scripts/stack.sh up | down | status | env | build | stop NAME | start NAME
 #
 # Servers are built once from the Go module proxy into a cache under $HOME
 # keyed by version; PostgreSQL comes from Debian's package. Every port and
@@ -344,14 +344,31 @@ status() {
 	return $rc
 }
 
+# one NAME: stop or start a single server (fault tests use this to take
+# one away and bring it back).
+one() { # stop|start name
+	mkdir -p "$STACK_DIR/logs"
+	load_secrets
+	case $1:$2 in
+	stop:temporal) stop_pidfile temporal "$STACK_DIR/temporal.pid" ;;
+	stop:minio) stop_pidfile minio "$STACK_DIR/minio.pid" ;;
+	stop:pg | stop:postgresql) stop_pg ;;
+	start:temporal) start_temporal ;;
+	start:minio) start_minio ;;
+	start:pg | start:postgresql) start_pg ;;
+	*) die "usage: $0 stop|start temporal|minio|pg" ;;
+	esac
+}
+
 case ${1:-} in
 up) up ;;
+stop | start) one "$1" "${2:-}" ;;
 down) down ;;
 status) status ;;
 build) build ;;
 env) cat "$STACK_DIR/env" ;;
 *)
-	echo "usage: $0 up|down|status|build|env" >&2
+	echo "usage: $0 up|down|status|build|env|stop NAME|start NAME" >&2
 	exit 2
 	;;
 esac
