@@ -19,7 +19,10 @@ export PROMOFLOW_REQUIRE_STACK=1
 echo "== go vet" >&2
 go vet ./...
 echo "== go test -race" >&2
-go test -race -count=1 -timeout 20m ./...
+mkdir -p .stack/logs
+go test -race -count=1 -timeout 20m ./... 2>&1 | tee .stack/logs/go-test.log
+echo "== no secret in any log or test output" >&2
+scripts/check-secrets.sh .stack/logs/* .stack/pg/postgres.log
 if ((started)); then
 	echo "== stopping the stack this run started" >&2
 fi
