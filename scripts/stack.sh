@@ -91,17 +91,16 @@ secret() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 load_secrets() {
 	mkdir -p "$STACK_DIR"
 	local f=$STACK_DIR/secrets.env
-	if [[ ! -f $f ]]; then
-		(
-			umask 077
-			{
-				echo "PROMOFLOW_MINIO_ROOT_USER=promoflow-root"
-				echo "PROMOFLOW_MINIO_ROOT_PASSWORD=$(secret)"
-				echo "PROMOFLOW_PG_SUPERUSER_PASSWORD=$(secret)"
-				echo "PROMOFLOW_PG_PASSWORD=$(secret)"
-			} >"$f"
-		)
-	fi
+	(
+		umask 077
+		touch "$f"
+		# Generate each secret once; keep the ones already there.
+		local key
+		for key in PROMOFLOW_MINIO_ROOT_PASSWORD PROMOFLOW_PG_SUPERUSER_PASSWORD PROMOFLOW_PG_PASSWORD \
+			PROMOFLOW_MINIO_WORKER_PASSWORD PROMOFLOW_MINIO_SERVE_PASSWORD PROMOFLOW_API_TOKEN_ADMIN PROMOFLOW_API_TOKEN_READ; do
+			grep -q "^$key=" "$f" || echo "$key=$(secret)" >>"$f"
+		done
+	)
 	# Values already in the environment win over the generated ones.
 	local line key
 	while IFS= read -r line; do
@@ -110,6 +109,9 @@ load_secrets() {
 			export "$line"
 		fi
 	done <"$f"
+	export PROMOFLOW_MINIO_ROOT_USER=${PROMOFLOW_MINIO_ROOT_USER:-promoflow-root}
+	export PROMOFLOW_MINIO_WORKER_USER=${PROMOFLOW_MINIO_WORKER_USER:-promoflow-worker}
+	export PROMOFLOW_MINIO_SERVE_USER=${PROMOFLOW_MINIO_SERVE_USER:-promoflow-serve}
 }
 
 write_env() {
@@ -123,9 +125,16 @@ export PROMOFLOW_TEMPORAL_NAMESPACE=default
 export PROMOFLOW_TEMPORAL_UI=http://127.0.0.1:$TEMPORAL_UI_PORT
 export PROMOFLOW_MINIO_ENDPOINT=127.0.0.1:$MINIO_PORT
 export PROMOFLOW_MINIO_CONSOLE=http://127.0.0.1:$MINIO_CONSOLE_PORT
-export PROMOFLOW_MINIO_ACCESS_KEY=$PROMOFLOW_MINIO_ROOT_USER
-export PROMOFLOW_MINIO_SECRET_KEY=$PROMOFLOW_MINIO_ROOT_PASSWORD
+export PROMOFLOW_MINIO_ACCESS_KEY=$PROMOFLOW_MINIO_WORKER_USER
+export PROMOFLOW_MINIO_SECRET_KEY=$PROMOFLOW_MINIO_WORKER_PASSWORD
+# The scoring service's read-only MinIO user: run promoflow serve with
+#   PROMOFLOW_MINIO_ACCESS_KEY=\$PROMOFLOW_MINIO_SERVE_ACCESS_KEY PROMOFLOW_MINIO_SECRET_KEY=\$PROMOFLOW_MINIO_SERVE_SECRET_KEY
+export PROMOFLOW_MINIO_SERVE_ACCESS_KEY=$PROMOFLOW_MINIO_SERVE_USER
+export PROMOFLOW_MINIO_SERVE_SECRET_KEY=$PROMOFLOW_MINIO_SERVE_PASSWORD
+export PROMOFLOW_API_TOKENS=admin:$PROMOFLOW_API_TOKEN_ADMIN:admin,reader:$PROMOFLOW_API_TOKEN_READ:read
 export PROMOFLOW_PG_URL=postgres://promoflow:$PROMOFLOW_PG_PASSWORD@127.0.0.1:$PG_PORT/promoflow?sslmode=disable
+# Tests only: creates each test's own schema, owned by the app role.
+export PROMOFLOW_PG_ADMIN_URL=postgres://postgres:$PROMOFLOW_PG_SUPERUSER_PASSWORD@127.0.0.1:$PG_PORT/promoflow?sslmode=disable
 EOF
 	)
 }
@@ -236,13 +245,27 @@ start_pg() {
 		-o \"-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200\" start" >/dev/null ||
 		die "postgresql did not start (see $data/postgres.log)"
 	wait_for postgresql 60 psql_super -c 'select 1'
-	# Role and database for promoflow; the password follows the environment.
+}
+
+# pg_setup (re)applies the role, database and schema for promoflow.
+pg_setup() {
+	# The app's role owns its schema and nothing else: the database belongs
+	# to postgres, nobody else may create in it, and the role cannot create
+	# databases or roles. Its password follows the environment.
 	psql_super <<SQL >/dev/null
 SELECT 'CREATE ROLE promoflow LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'promoflow')\gexec
-ALTER ROLE promoflow WITH LOGIN PASSWORD '$PROMOFLOW_PG_PASSWORD';
-SELECT 'CREATE DATABASE promoflow OWNER promoflow' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'promoflow')\gexec
+ALTER ROLE promoflow WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$PROMOFLOW_PG_PASSWORD';
+SELECT 'CREATE DATABASE promoflow OWNER postgres' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'promoflow')\gexec
+ALTER DATABASE promoflow OWNER TO postgres;
+REVOKE CREATE, TEMPORARY ON DATABASE promoflow FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE promoflow TO promoflow;
+ALTER ROLE promoflow IN DATABASE promoflow SET search_path = promoflow;
 SQL
-	psql_super -d promoflow -c 'REVOKE CREATE ON SCHEMA public FROM PUBLIC; ALTER SCHEMA public OWNER TO promoflow' >/dev/null
+	psql_super -d promoflow <<SQL >/dev/null
+ALTER SCHEMA public OWNER TO pg_database_owner;
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+CREATE SCHEMA IF NOT EXISTS promoflow AUTHORIZATION promoflow;
+SQL
 }
 
 stop_pg() {
@@ -272,6 +295,21 @@ start_minio() {
 		>"$STACK_DIR/logs/minio.log" 2>&1 </dev/null &
 	echo $! >"$pidf"
 	wait_for minio 60 http_ok "http://127.0.0.1:$MINIO_PORT/minio/health/ready"
+}
+
+# minio_users creates the worker's and the scoring service's least-privilege
+# users with tools/minio-users (its own module, built once per source hash).
+minio_users() {
+	local src=$ROOT/tools/minio-users hash bin
+	hash=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)
+	bin=$CACHE_DIR/minio-users-$hash/minio-users
+	if [[ ! -x $bin ]]; then
+		log "building tools/minio-users"
+		mkdir -p "$(dirname "$bin")"
+		(cd "$src" && GOFLAGS=-mod=mod go build -o "$bin" .) || die "building tools/minio-users failed"
+	fi
+	PROMOFLOW_MINIO_ENDPOINT=127.0.0.1:$MINIO_PORT PROMOFLOW_MINIO_BUCKET=${PROMOFLOW_MINIO_BUCKET:-promoflow} \
+		"$bin" || die "creating MinIO users failed"
 }
 
 # --- Temporal --------------------------------------------------------------------
@@ -317,7 +355,9 @@ up() {
 	load_secrets
 	build
 	start_pg
+	pg_setup
 	start_minio
+	minio_users
 	start_temporal
 	write_env
 	cat >&2 <<EOF
@@ -355,7 +395,7 @@ one() { # stop|start name
 	stop:pg | stop:postgresql) stop_pg ;;
 	start:temporal) start_temporal ;;
 	start:minio) start_minio ;;
-	start:pg | start:postgresql) start_pg ;;
+	start:pg | start:postgresql) start_pg && pg_setup ;;
 	*) die "usage: $0 stop|start temporal|minio|pg" ;;
 	esac
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -47,44 +48,41 @@ func Unique(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// PGURL returns a connection URL to the stack's PostgreSQL whose search_path
-// is a fresh schema dropped when the test ends, so tests never see each
-// other's tables.
+// PGURL returns a connection URL to the stack's PostgreSQL, as the app's
+// role, whose search_path is a fresh schema owned by that role and dropped
+// when the test ends, so tests never see each other's tables. The schema is
+// made with PROMOFLOW_PG_ADMIN_URL because the app's role may not create
+// schemas.
 func PGURL(t testing.TB) string {
 	t.Helper()
 	base := Env(t, "PROMOFLOW_PG_URL")
-	schema := Unique("t_")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, base)
-	if err != nil {
-		t.Fatalf("connect %s: %v", redact(base), err)
-	}
-	defer pool.Close()
-	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		pool, err := pgxpool.New(ctx, base)
-		if err != nil {
-			t.Errorf("connect for cleanup: %v", err)
-			return
-		}
-		defer pool.Close()
-		if _, err := pool.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	admin := Env(t, "PROMOFLOW_PG_ADMIN_URL")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("parse PROMOFLOW_PG_URL: %v", err)
 	}
+	schema := Unique("t_")
+	adminExec(t, admin, "CREATE SCHEMA "+schema+" AUTHORIZATION "+pgx.Identifier{u.User.Username()}.Sanitize())
+	t.Cleanup(func() { adminExec(t, admin, "DROP SCHEMA "+schema+" CASCADE") })
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// adminExec runs one statement with the admin URL.
+func adminExec(t testing.TB, admin, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("connect %s: %v", redact(admin), err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
 }
 
 // PGPool connects to a fresh schema (see PGURL) and closes the pool when the
