@@ -42,6 +42,9 @@ func (d *Data) CleanDay(ctx context.Context, in workflows.CleanInput) (workflows
 	out := workflows.CleanResult{RowsIn: res.RowsIn, Clean: res.Clean, Quarantined: res.Quarantined, ByRule: map[string]int64{}}
 	for r, n := range res.ByRule {
 		out.ByRule[string(r)] = n
+		if d.Metrics != nil && !res.Skipped {
+			d.Metrics.AddQuarantined(in.Source, string(r), n)
+		}
 	}
 	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/promoflow/promoflow/metrics"
 	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/workflows"
 )
@@ -43,6 +44,8 @@ type Data struct {
 	CleanConfig func(model string) (store.CleanConfig, error)
 	// HeartbeatEvery is how many rows pass between heartbeats (default 10000).
 	HeartbeatEvery int64
+	// Metrics counts rows ingested and quarantined; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // LandingDir returns the bucket prefix holding a source's files of a day.
@@ -109,6 +112,9 @@ func (d *Data) IngestFile(ctx context.Context, in workflows.IngestInput) (workfl
 	st, err := d.Store.IngestCSV(ctx, store.FileKey{Source: in.Source, Day: day, File: name}, body, columns, opt)
 	if err != nil {
 		return workflows.IngestResult{}, classify(err)
+	}
+	if d.Metrics != nil && !st.AlreadyIngested {
+		d.Metrics.AddIngested(in.Source, st.Rows)
 	}
 	return workflows.IngestResult{File: name, Rows: st.Rows, Bytes: st.Bytes, SHA256: st.SHA256, AlreadyIngested: st.AlreadyIngested}, nil
 }

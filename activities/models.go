@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -18,7 +19,9 @@ import (
 	"github.com/promoflow/promoflow/dataset"
 	"github.com/promoflow/promoflow/gate"
 	"github.com/promoflow/promoflow/learn"
+	"github.com/promoflow/promoflow/metrics"
 	"github.com/promoflow/promoflow/registry"
+	"github.com/promoflow/promoflow/schema"
 	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/workflows"
 )
@@ -33,6 +36,8 @@ type Models struct {
 	Config func(model string) (config.Model, error)
 	// CodeVersion names the running code; it is part of the training key.
 	CodeVersion string
+	// Metrics records retrains and model metrics; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // LoadPlan returns the part of a model's configuration a run follows.
@@ -278,6 +283,7 @@ func (m *Models) ValidateModel(ctx context.Context, in workflows.ValidateInput) 
 		return gate.Verdict{}, err
 	}
 	var prodScores *gate.Scores
+	var prodModel *learn.Model
 	prod, err := m.Registry.Resolve(ctx, in.Model, "production")
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
@@ -298,17 +304,24 @@ func (m *Models) ValidateModel(ctx context.Context, in workflows.ValidateInput) 
 			if err != nil {
 				return gate.Verdict{}, err
 			}
-			prodScores = &s
+			prodScores, prodModel = &s, pm
 		}
 	}
-	share := -1.0
-	if in.Day != "" {
-		if share, err = m.quarantineShare(ctx, cfg.Source, in.Day); err != nil {
-			return gate.Verdict{}, err
-		}
+	// The quality of the newest day the challenger learned from: a manual
+	// promotion is judged on its training day too, so a model trained on
+	// a broken export is refused without --force.
+	share, err := m.quarantineShare(ctx, cfg.Source, day)
+	if err != nil {
+		return gate.Verdict{}, err
 	}
-	v.Checks = gate.Judge(cfg.Gate, gate.Input{HoldoutRows: len(holdout.Rows), Challenger: chScores, Production: prodScores, QuarantineShare: share})
+	v.Checks = gate.Judge(cfg.Gate, gate.Input{
+		HoldoutRows: len(holdout.Rows), Challenger: chScores, Production: prodScores, QuarantineShare: share,
+		Rows: gateRows(challenger, prodModel, holdout),
+	})
 	v.Pass = gate.AllPass(v.Checks)
+	if err := m.storeVerdict(ctx, v); err != nil {
+		return gate.Verdict{}, err
+	}
 	return v, nil
 }
 
@@ -387,10 +400,21 @@ func (m *Models) RecordRun(ctx context.Context, r workflows.RunRecord) error {
 	if err != nil {
 		return fmt.Errorf("encode steps: %w", err)
 	}
-	return m.Store.UpsertRun(ctx, store.Run{
+	if err := m.Store.UpsertRun(ctx, store.Run{
 		WorkflowID: r.WorkflowID, RunID: r.RunID, Model: r.Model, Day: day, Status: r.Status,
 		Version: r.Version, Steps: steps, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
-	})
+	}); err != nil {
+		return err
+	}
+	// A run that reached a decision retrained successfully, whatever the
+	// gate said; the stale-model alert watches this.
+	switch r.Status {
+	case "promoted", "rejected", "completed", "unapproved":
+		if m.Metrics != nil {
+			m.Metrics.RetrainSucceeded(r.Model, r.FinishedAt)
+		}
+	}
+	return nil
 }
 
 // FindFinishedRun returns the run that already decided a model's day, if any.
@@ -431,4 +455,157 @@ func nonRetryableIf(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
 	}
 	return err
+}
+
+// gateRows scores the labelled holdout rows with the challenger and, when
+// given, production, so the gate can put confidence intervals on its
+// checks. It returns nil when the challenger cannot score the rows; the
+// gate then judges on point values alone. For an uplift model the judged
+// arm is the one with the challenger's best Qini coefficient, as in
+// holdoutScores.
+func gateRows(challenger, production *learn.Model, holdout *dataset.Table) *gate.Paired {
+	targets := challenger.Schema.OfKind(schema.Target)
+	if len(targets) != 1 {
+		return nil
+	}
+	tj, ok := holdout.Col(targets[0].Name)
+	if !ok {
+		return nil
+	}
+	pos := targets[0].Positive
+	if pos == "" {
+		pos = "1"
+	}
+	labelled := &dataset.Table{Header: holdout.Header}
+	var y []float64
+	for _, row := range holdout.Rows {
+		v := strings.TrimSpace(row[tj])
+		if v == "" {
+			continue
+		}
+		labelled.Rows = append(labelled.Rows, row)
+		if v == pos {
+			y = append(y, 1)
+		} else {
+			y = append(y, 0)
+		}
+	}
+	cs, err := challenger.ScoreTable(labelled)
+	if err != nil || len(cs) == 0 {
+		return nil
+	}
+	p := &gate.Paired{Y: y, Challenger: scoreProbs(cs)}
+	var ps []learn.Score
+	if production != nil {
+		// A production model that cannot score the rows leaves the
+		// comparison to point values.
+		if ps, err = production.ScoreTable(labelled); err == nil {
+			p.Production = scoreProbs(ps)
+		} else {
+			ps = nil
+		}
+	}
+	if challenger.Uplift != nil {
+		pairUplift(p, challenger.Uplift, labelled, cs, ps)
+	}
+	return p
+}
+
+// scoreProbs returns the propensity of each score.
+func scoreProbs(s []learn.Score) []float64 {
+	out := make([]float64, len(s))
+	for i, v := range s {
+		out[i] = v.Propensity
+	}
+	return out
+}
+
+// pairUplift adds to p the treatment and predicted uplift of the
+// challenger's best arm (by Qini coefficient) on rows.
+func pairUplift(p *gate.Paired, u *learn.UpliftModel, rows *dataset.Table, cs, ps []learn.Score) {
+	tj, ok := rows.Col(u.Treatment)
+	if !ok {
+		return
+	}
+	best, bestQini := "", math.Inf(-1)
+	for _, a := range u.Arms {
+		var y, up []float64
+		var treated []bool
+		for i, row := range rows.Rows {
+			if t := row[tj]; t == a.Arm || t == u.Control {
+				y = append(y, p.Y[i])
+				up = append(up, cs[i].Uplift[a.Arm])
+				treated = append(treated, t == a.Arm)
+			}
+		}
+		if q := learn.QiniCoefficient(y, up, treated); len(y) > 0 && q > bestQini {
+			best, bestQini = a.Arm, q
+		}
+	}
+	if best == "" {
+		return
+	}
+	p.Treated = make([]int8, len(rows.Rows))
+	p.ChallengerUplift = make([]float64, len(rows.Rows))
+	prodHasArm := false
+	if len(ps) > 0 {
+		_, prodHasArm = ps[0].Uplift[best]
+	}
+	if prodHasArm {
+		p.ProductionUplift = make([]float64, len(rows.Rows))
+	}
+	for i, row := range rows.Rows {
+		switch row[tj] {
+		case best:
+			p.Treated[i] = 1
+		case u.Control:
+			p.Treated[i] = 0
+		default:
+			p.Treated[i] = -1
+		}
+		p.ChallengerUplift[i] = cs[i].Uplift[best]
+		if prodHasArm {
+			p.ProductionUplift[i] = ps[i].Uplift[best]
+		}
+	}
+}
+
+// storeVerdict adds the gate's verdict to the challenger's version as
+// verdict.json, so `promoflow explain` can show why a version moved. A
+// version judged again later (a manual promotion re-validating it) keeps
+// its first verdict; the new one goes to verdict-<workflow>-<run>.json.
+func (m *Models) storeVerdict(ctx context.Context, v gate.Verdict) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode verdict of %s v%d: %w", v.Model, v.Version, err)
+	}
+	err = m.Registry.AddArtifact(ctx, v.Model, v.Version, registry.VerdictArtifact, data)
+	if !errors.Is(err, registry.ErrImmutable) {
+		if err != nil {
+			return fmt.Errorf("store verdict: %w", err)
+		}
+		return nil
+	}
+	name := VerdictArtifactFor(ctx)
+	if err := m.Registry.AddArtifact(ctx, v.Model, v.Version, name, data); err != nil && !errors.Is(err, registry.ErrImmutable) {
+		return fmt.Errorf("store verdict: %w", err)
+	}
+	return nil
+}
+
+// VerdictArtifactFor names the artifact of a later verdict on a version:
+// verdict-<workflow id>-<run id>.json inside an activity.
+func VerdictArtifactFor(ctx context.Context) string {
+	id := time.Now().UTC().Format("20060102T150405.000000000")
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		id = info.WorkflowExecution.ID + "-" + info.WorkflowExecution.RunID
+	}
+	id = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, id)
+	return "verdict-" + strings.ReplaceAll(id, "..", "_") + ".json"
 }

@@ -99,14 +99,15 @@ func envOr(name, def string) string {
 
 // Temporal dials the Temporal frontend.
 func (c Config) Temporal() (client.Client, error) {
-	return c.temporal(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	return c.temporal(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
 }
 
-// temporal dials the Temporal frontend with the SDK logging to log.
-func (c Config) temporal(log *slog.Logger) (client.Client, error) {
+// temporal dials the Temporal frontend with the SDK logging to log and
+// reporting its metrics to mh (nil: none).
+func (c Config) temporal(log *slog.Logger, mh client.MetricsHandler) (client.Client, error) {
 	cl, err := client.Dial(client.Options{
 		HostPort: c.TemporalAddress, Namespace: c.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(log),
+		Logger: tlog.NewStructuredLogger(log), MetricsHandler: mh,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dial temporal %s: %w", c.TemporalAddress, err)

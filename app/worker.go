@@ -15,11 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/promoflow/promoflow/activities"
 	"github.com/promoflow/promoflow/config"
+	"github.com/promoflow/promoflow/metrics"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/workflows"
@@ -40,14 +42,14 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := ensureBucket(ctx, mc, cfg.Bucket); err != nil {
 		return err
 	}
-	tc, err := cfg.temporal(log)
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	met := metrics.New(promReg)
+	tc, err := cfg.temporal(log, metrics.NewTemporalHandler(promReg))
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-
-	promReg := prometheus.NewRegistry()
-	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stopMetrics, err := serveMetrics(cfg.MetricsAddr, promReg, log)
 	if err != nil {
 		return err
@@ -58,13 +60,13 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	reg := registry.New(mc, cfg.Bucket, registry.WithAuditor(auditLog{st}))
+	reg := registry.New(mc, cfg.Bucket, registry.WithAuditor(auditLog{st, met}))
 	models := func(name string) (config.Model, error) { return config.Load(cfg.ConfigDir, name) }
-	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{})
+	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{met.Interceptor()}})
 	register(w, activitySet{
 		health: &activities.Health{DB: pool, MinIO: mc, Bucket: cfg.Bucket},
 		data: &activities.Data{
-			Store: st, MinIO: mc, Bucket: cfg.Bucket, LocalDir: cfg.LandingDir,
+			Store: st, MinIO: mc, Bucket: cfg.Bucket, LocalDir: cfg.LandingDir, Metrics: met,
 			Columns: func(source string) ([]string, error) {
 				m, err := config.ForSource(cfg.ConfigDir, source)
 				return m.Schema().Names(), err
@@ -74,8 +76,15 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 				return m.Clean, err
 			},
 		},
-		models:  &activities.Models{Store: st, Registry: reg, Config: models, CodeVersion: cfg.CodeVersion},
+		models:  &activities.Models{Store: st, Registry: reg, Config: models, CodeVersion: cfg.CodeVersion, Metrics: met},
 		scoring: &activities.Scoring{Store: st, Registry: reg},
+		drift: &activities.Drift{
+			Store: st, Registry: reg, Config: models, Metrics: met,
+			Limits: func(model string) (workflows.MonitorLimits, error) {
+				m, err := models(model)
+				return m.Monitor, err
+			},
+		},
 	})
 	log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "metrics", cfg.MetricsAddr)
 	if err := w.Start(); err != nil {
@@ -93,6 +102,7 @@ type activitySet struct {
 	data    *activities.Data
 	models  *activities.Models
 	scoring *activities.Scoring
+	drift   *activities.Drift
 }
 
 // register puts every workflow and activity on the worker, by name, so a
@@ -102,24 +112,28 @@ func register(w sdkworker.Registry, a activitySet) {
 		"StackCheck":   workflows.StackCheck,
 		"DailyRetrain": workflows.DailyRetrain,
 		"IngestDay":    workflows.IngestDay,
+		"MonitorDrift": workflows.MonitorDrift,
 		"Promote":      workflows.Promote,
 		"Rollback":     workflows.Rollback,
 	} {
 		w.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
 	}
 	for name, act := range map[string]any{
-		"CheckStack":             a.health.CheckStack,
-		workflows.ActListLanding: a.data.ListLanding,
-		workflows.ActIngestFile:  a.data.IngestFile,
-		workflows.ActCleanDay:    a.data.CleanDay,
-		workflows.ActLoadPlan:    a.models.LoadPlan,
-		workflows.ActTrainModel:  a.models.TrainModel,
-		workflows.ActValidate:    a.models.ValidateModel,
-		workflows.ActMoveAlias:   a.models.MoveAlias,
-		workflows.ActRollback:    a.models.RollbackAlias,
-		workflows.ActRecordRun:   a.models.RecordRun,
-		workflows.ActFindRun:     a.models.FindFinishedRun,
-		"ScorePartition":         a.scoring.ScorePartition,
+		"CheckStack":                   a.health.CheckStack,
+		workflows.ActListLanding:       a.data.ListLanding,
+		workflows.ActIngestFile:        a.data.IngestFile,
+		workflows.ActCleanDay:          a.data.CleanDay,
+		workflows.ActLoadPlan:          a.models.LoadPlan,
+		workflows.ActTrainModel:        a.models.TrainModel,
+		workflows.ActValidate:          a.models.ValidateModel,
+		workflows.ActMoveAlias:         a.models.MoveAlias,
+		workflows.ActRollback:          a.models.RollbackAlias,
+		workflows.ActRecordRun:         a.models.RecordRun,
+		workflows.ActFindRun:           a.models.FindFinishedRun,
+		"ScorePartition":               a.scoring.ScorePartition,
+		workflows.ActComputeDrift:      a.drift.ComputeDrift,
+		workflows.ActRecordDrift:       a.drift.RecordDrift,
+		workflows.ActProductionMovedAt: a.drift.ProductionMovedAt,
 	} {
 		w.RegisterActivityWithOptions(act, activity.RegisterOptions{Name: name})
 	}

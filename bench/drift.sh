@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
 
-go_out=$(go test -run '^$' -bench 'PSIKS' -benchtime 3x ./drift)
+go_out=$(go test -run '^$' -bench 'PSIKS' -benchtime 3x -cpu 1,2 ./drift)
 echo "$go_out" | grep Benchmark
-go_full=$(echo "$go_out" | awk '/BenchmarkPSIKS1Mx20/ {print $3/1e9}')
-go_prep=$(echo "$go_out" | awk '/BenchmarkPSIKSPrepared1Mx20/ {print $3/1e9}')
+go_full1=$(echo "$go_out" | awk '$1 == "BenchmarkPSIKS1Mx20" {print $3/1e9}')
+go_full=$(echo "$go_out" | awk '$1 == "BenchmarkPSIKS1Mx20-2" {print $3/1e9}')
+go_prep=$(echo "$go_out" | awk '$1 == "BenchmarkPSIKSPrepared1Mx20-2" {print $3/1e9}')
 
 py_full=$("$PY" - <<'PYEOF'
 import time
@@ -47,7 +48,9 @@ for ref, cur in data:
 print(time.perf_counter() - t0)
 PYEOF
 )
+printf 'go   (references built, 1 core):  %.3f s\n' "$go_full1"
 printf 'go   (references built, 2 cores): %.3f s\n' "$go_full"
 printf 'go   (references prepared):       %.3f s\n' "$go_prep"
 printf 'scipy (peer-equivalent, 1 core):  %.3f s\n' "$py_full"
-awk -v g="$go_full" -v p="$py_full" 'BEGIN { printf "ratio scipy/go: %.1fx\n", p / g }'
+awk -v g="$go_full1" -v p="$py_full" 'BEGIN { printf "ratio scipy/go, both on 1 core: %.1fx\n", p / g }'
+awk -v g="$go_full" -v p="$py_full" 'BEGIN { printf "ratio scipy/go, go on 2 cores:  %.1fx\n", p / g }'

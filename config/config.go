@@ -18,6 +18,7 @@ import (
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/schema"
 	"github.com/promoflow/promoflow/store"
+	"github.com/promoflow/promoflow/workflows"
 )
 
 // Model is one model's configuration.
@@ -34,6 +35,9 @@ type Model struct {
 	Train           Train             `yaml:"train"`
 	Gate            gate.Limits       `yaml:"gate"`
 	Approval        Approval          `yaml:"approval"`
+	// Monitor holds the drift limits and when drift or decay rolls
+	// production back; unset fields keep workflows.DefaultMonitorLimits.
+	Monitor workflows.MonitorLimits `yaml:"monitor"`
 }
 
 // Train holds the training settings and the grid searched on validation.
@@ -61,7 +65,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // Parse reads a model's YAML configuration and fills defaults. Unknown keys
 // are errors, so a misspelt limit does not silently fall back to a default.
 func Parse(data []byte, file string) (Model, error) {
-	var m Model
+	m := Model{Monitor: workflows.DefaultMonitorLimits()}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&m); err != nil {
@@ -92,6 +96,12 @@ func Parse(data []byte, file string) (Model, error) {
 		m.Approval.Timeout = 24 * time.Hour
 	}
 	m.Gate = m.Gate.WithDefaults()
+	if err := m.Monitor.Drift.Validate(); err != nil {
+		return Model{}, fmt.Errorf("config %s: monitor: %w", file, err)
+	}
+	if m.Monitor.Consecutive < 1 {
+		return Model{}, fmt.Errorf("config %s: monitor.consecutive %d: want at least 1", file, m.Monitor.Consecutive)
+	}
 	return m, nil
 }
 

@@ -52,13 +52,23 @@ pf promote "$MODEL" --version "$bad" --force --reason "campaign team accepts the
 say "6. The flash sale is over: roll back to the previous production model, with a reason"
 pf rollback "$MODEL" --reason "flash sale over, back to the gated model"
 
-say "7. The audit trail: who moved production, when and why"
+say "7. Day 6: the customers have drifted. MonitorDrift compares the day with production's training data"
+pf ingest --source email --day 2026-11-06
+sleep 6 # the demo model's cool-down after the manual moves above
+pf monitor "$MODEL" --day 2026-11-06
+pf drift "$MODEL" --day 2026-11-06 | head -20
+echo "Prometheus scrapes the worker; the drift alert fires:"
+pf alerts --wait PromoflowDriftHigh --timeout 60s
+
+say "8. The audit trail: who moved production, when and why"
 pf audit "$MODEL"
+pf explain "$MODEL"
 pf models history "$MODEL"
 
 cat <<EOF
 
 Temporal UI:   $PROMOFLOW_TEMPORAL_UI  (search: PromoflowModel="$MODEL")
+Prometheus:    $PROMOFLOW_PROMETHEUS_URL/alerts
 MinIO console: $PROMOFLOW_MINIO_CONSOLE  (bucket promoflow: models/$MODEL/, landing/email/)
 Worker log:    .stack/logs/demo-worker.log
 Stop the stack with: make down

@@ -25,6 +25,9 @@ TEMPORAL_UI_PORT=${PROMOFLOW_TEMPORAL_UI_PORT:-8233}
 MINIO_PORT=${PROMOFLOW_MINIO_PORT:-9100}
 MINIO_CONSOLE_PORT=${PROMOFLOW_MINIO_CONSOLE_PORT:-9101}
 PG_PORT=${PROMOFLOW_PG_PORT:-55432}
+PROMETHEUS_PORT=${PROMOFLOW_PROMETHEUS_PORT:-9190}
+# The worker's /metrics that Prometheus scrapes (PROMOFLOW_METRICS_ADDR).
+METRICS_ADDR=${PROMOFLOW_METRICS_ADDR:-127.0.0.1:9464}
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
@@ -125,6 +128,7 @@ export PROMOFLOW_TEMPORAL_NAMESPACE=default
 export PROMOFLOW_TEMPORAL_UI=http://127.0.0.1:$TEMPORAL_UI_PORT
 export PROMOFLOW_MINIO_ENDPOINT=127.0.0.1:$MINIO_PORT
 export PROMOFLOW_MINIO_CONSOLE=http://127.0.0.1:$MINIO_CONSOLE_PORT
+export PROMOFLOW_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 export PROMOFLOW_MINIO_ACCESS_KEY=$PROMOFLOW_MINIO_WORKER_USER
 export PROMOFLOW_MINIO_SECRET_KEY=$PROMOFLOW_MINIO_WORKER_PASSWORD
 # The scoring service's read-only MinIO user: run promoflow serve with
@@ -312,6 +316,40 @@ minio_users() {
 		"$bin" || die "creating MinIO users failed"
 }
 
+# --- Prometheus ---------------------------------------------------------------
+
+ensure_prometheus() {
+	command -v prometheus >/dev/null && return
+	[[ $(id -u) -eq 0 ]] || die "Prometheus is not installed: run 'sudo apt-get install -y prometheus'"
+	log "installing Debian's prometheus package"
+	{ DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus >/dev/null 2>&1 ||
+		{ apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus >/dev/null; }; } ||
+		die "apt-get install prometheus failed"
+	# The package starts a system-wide Prometheus on :9090; the stack runs its own.
+	systemctl disable --now prometheus >/dev/null 2>&1 || true
+}
+
+# start_prometheus runs Prometheus with the project's alert rules, scraping
+# the worker every 2 s so alerts show within seconds on the local stack.
+start_prometheus() {
+	local pidf=$STACK_DIR/prometheus.pid
+	if pid_alive "$pidf"; then
+		log "prometheus already running"
+		return
+	fi
+	ensure_prometheus
+	check_port_free prometheus "$PROMETHEUS_PORT"
+	mkdir -p "$STACK_DIR/prometheus"
+	sed -e "s|scrape_interval: .*|scrape_interval: 2s|; s|evaluation_interval: .*|evaluation_interval: 2s|" \
+		-e "s|  - rules/\*.yml|  - $ROOT/deploy/prometheus/rules/*.yml|" \
+		-e "s|targets: \[\"localhost:9464\"\]|targets: [\"$METRICS_ADDR\"]|" \
+		"$ROOT/deploy/prometheus/prometheus.yml" >"$STACK_DIR/prometheus.yml"
+	setsid prometheus --config.file="$STACK_DIR/prometheus.yml" --storage.tsdb.path="$STACK_DIR/prometheus" \
+		--web.listen-address="127.0.0.1:$PROMETHEUS_PORT" >"$STACK_DIR/logs/prometheus.log" 2>&1 </dev/null &
+	echo $! >"$pidf"
+	wait_for prometheus 60 http_ok "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
+}
+
 # --- Temporal --------------------------------------------------------------------
 
 start_temporal() {
@@ -359,18 +397,21 @@ up() {
 	start_minio
 	minio_users
 	start_temporal
+	start_prometheus
 	write_env
 	cat >&2 <<EOF
 stack: up — state in $STACK_DIR
   Temporal   127.0.0.1:$TEMPORAL_PORT   UI http://127.0.0.1:$TEMPORAL_UI_PORT
   MinIO      127.0.0.1:$MINIO_PORT   console http://127.0.0.1:$MINIO_CONSOLE_PORT
   PostgreSQL 127.0.0.1:$PG_PORT   database promoflow, role promoflow
+  Prometheus http://127.0.0.1:$PROMETHEUS_PORT   scraping the worker at $METRICS_ADDR, alert rules from deploy/prometheus
   credentials: PROMOFLOW_MINIO_ACCESS_KEY, PROMOFLOW_MINIO_SECRET_KEY, PROMOFLOW_PG_URL
   (values in $STACK_DIR/env, mode 600; load them with: . $STACK_DIR/env)
 EOF
 }
 
 down() {
+	stop_pidfile prometheus "$STACK_DIR/prometheus.pid"
 	stop_pidfile temporal "$STACK_DIR/temporal.pid"
 	stop_pidfile minio "$STACK_DIR/minio.pid"
 	stop_pg
@@ -381,6 +422,7 @@ status() {
 	if pid_alive "$STACK_DIR/temporal.pid"; then echo "temporal   up   127.0.0.1:$TEMPORAL_PORT"; else echo "temporal   down"; rc=1; fi
 	if pid_alive "$STACK_DIR/minio.pid"; then echo "minio      up   127.0.0.1:$MINIO_PORT"; else echo "minio      down"; rc=1; fi
 	if pg_running; then echo "postgresql up   127.0.0.1:$PG_PORT"; else echo "postgresql down"; rc=1; fi
+	if pid_alive "$STACK_DIR/prometheus.pid"; then echo "prometheus up   127.0.0.1:$PROMETHEUS_PORT"; else echo "prometheus down"; rc=1; fi
 	return $rc
 }
 
@@ -393,6 +435,8 @@ one() { # stop|start name
 	stop:temporal) stop_pidfile temporal "$STACK_DIR/temporal.pid" ;;
 	stop:minio) stop_pidfile minio "$STACK_DIR/minio.pid" ;;
 	stop:pg | stop:postgresql) stop_pg ;;
+	stop:prometheus) stop_pidfile prometheus "$STACK_DIR/prometheus.pid" ;;
+	start:prometheus) start_prometheus ;;
 	start:temporal) start_temporal ;;
 	start:minio) start_minio ;;
 	start:pg | start:postgresql) start_pg && pg_setup ;;

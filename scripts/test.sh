@@ -16,6 +16,8 @@ fi
 . .stack/env
 export PROMOFLOW_REQUIRE_STACK=1
 
+echo "== promtool: Prometheus config, alert rules and their unit tests" >&2
+scripts/promtool.sh
 echo "== go vet" >&2
 go vet ./...
 echo "== go test -race" >&2

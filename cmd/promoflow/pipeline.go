@@ -26,6 +26,7 @@ func init() {
 	register(&command{name: "promote", summary: "promote a version to production through the gate (or --force with a reason)", run: runPromote})
 	register(&command{name: "approve", summary: "approve the challenger a waiting DailyRetrain run holds", run: runApprove})
 	register(&command{name: "rollback", summary: "move production back to previous (or --to N), with a reason", run: runRollback})
+	register(&command{name: "monitor", summary: "run MonitorDrift for a model and day: drift, decay and, past the limits, automatic rollback", run: runMonitor})
 }
 
 // actorFlag registers --actor, defaulting to PROMOFLOW_ACTOR or the login name.
@@ -101,13 +102,7 @@ func printDaily(w io.Writer, res workflows.DailyResult, asJSON bool) error {
 		fmt.Fprintf(w, "  %-9s %-9s %s\n", s.Step, s.Status, s.Detail)
 	}
 	if res.Verdict != nil {
-		for _, c := range res.Verdict.Checks {
-			mark := "pass"
-			if !c.Pass {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(w, "    %-4s %-24s %10.4f %s %.4f %s\n", mark, c.Name, c.Value, c.Op, c.Limit, c.Detail)
-		}
+		return printChecks(w, res.Verdict.Checks)
 	}
 	return nil
 }
@@ -231,4 +226,47 @@ func runRollback(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "%s production %d → %d (by %s: %s)\n", model, mv.From, mv.To, *actor, *reason)
 	return err
+}
+
+func runMonitor(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg, fs := configFlagSet("monitor", "MODEL --day YYYY-MM-DD")
+	day := fs.String("day", "", "day whose clean data to check (yyyy-mm-dd)")
+	model, rest := positional(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if model == "" || *day == "" {
+		fs.Usage()
+		return fmt.Errorf("need MODEL and --day: %w", errUsage)
+	}
+	if _, err := time.Parse(time.DateOnly, *day); err != nil {
+		return fmt.Errorf("--day %q: want yyyy-mm-dd", *day)
+	}
+	tc, err := cfg.Temporal()
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.MonitorWorkflowID(model, *day), TaskQueue: cfg.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, "MonitorDrift", workflows.MonitorInput{Model: model, Day: *day})
+	if err != nil {
+		return fmt.Errorf("start monitor: %w", err)
+	}
+	var res workflows.MonitorResult
+	if err := run.Get(ctx, &res); err != nil {
+		return fmt.Errorf("monitor %s %s: %w", model, *day, err)
+	}
+	fmt.Fprintf(stdout, "%s %s: production v%d, %d breaches, %d in a row\n", model, *day, res.Version, len(res.Breaches), res.Streak)
+	for _, b := range res.Breaches {
+		fmt.Fprintf(stdout, "  breach  %s\n", b)
+	}
+	switch {
+	case res.RolledBack:
+		fmt.Fprintf(stdout, "  automatic rollback: production %d → %d\n", res.Rollback.From, res.Rollback.To)
+	case res.Skipped != "":
+		fmt.Fprintf(stdout, "  rollback due but skipped: %s\n", res.Skipped)
+	}
+	return nil
 }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/testsuite"
+	"gopkg.in/yaml.v3"
+
+	"github.com/promoflow/promoflow/activities"
+	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/config"
+	"github.com/promoflow/promoflow/synth"
+	"github.com/promoflow/promoflow/workflows"
+)
+
+// TestExplainReproduceAndCache runs two days on a real worker, then asks
+// why the production version is there, reproduces a version from its
+// manifest, checks that training with an identical key reuses the version
+// while a changed configuration or --no-cache retrains, and that a version
+// whose data changed since no longer reproduces and says why.
+func TestExplainReproduceAndCache(t *testing.T) {
+	model := startStack(t, false)
+	files, err := synth.WriteDays(t.TempDir(), synth.Config{Rows: 4000, Seed: 5, Days: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(i int) string { return filepath.Base(filepath.Dir(files[i])) }
+	runCases(t, []cmdCase{
+		{[]string{"ingest", "--source", model, "--day", day(0), "--file", files[0]}, 0, nil},
+		{[]string{"ingest", "--source", model, "--day", day(1), "--file", files[1]}, 0, nil},
+		{[]string{"run", model, "--day", day(0)}, 0, []string{"version 1, promoted true"}},
+		{[]string{"run", model, "--day", day(1)}, 0, []string{"version 2"}},
+		{[]string{"explain", model + "/1"}, 0, []string{
+			"version 1", "gate PASSED against no production model", "min_auc", ".." + day(0) + ": 2000 clean rows",
+			"workflow daily-" + model + "-" + day(0),
+		}},
+		{[]string{"explain", model + "/2"}, 0, []string{"against production v1", "auc_vs_production", "DeLong lower bound", "paired bootstrap (1000) upper bound"}},
+		{[]string{"explain", model}, 0, []string{model + "@production is version", "moved there", "by schedule", "audit log:", "learned from"}},
+		{[]string{"reproduce", model + "/1"}, 0, []string{"v1 reproduces", "coefficients and", "data unchanged"}},
+		{[]string{"reproduce", model + "/2", "--json"}, 0, []string{`"match": true`}},
+		{[]string{"explain"}, 2, nil},
+	})
+
+	t.Run("training cache", func(t *testing.T) {
+		ctx := context.Background()
+		cfg := app.FromEnv()
+		st, err := openStore(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		reg, err := newRegistry(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		models := &activities.Models{Store: st, Registry: reg, CodeVersion: cfg.CodeVersion,
+			Config: func(m string) (config.Model, error) { return config.Load(cfg.ConfigDir, m) }}
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivity(models)
+		train := func(runID string, noCache bool) workflows.TrainResult {
+			t.Helper()
+			val, err := env.ExecuteActivity(workflows.ActTrainModel, workflows.TrainInput{
+				Model: model, Source: model, Day: day(0), WindowDays: 3, WorkflowID: "cache-test", RunID: runID, NoCache: noCache})
+			if err != nil {
+				t.Fatalf("train %s: %v", runID, err)
+			}
+			var res workflows.TrainResult
+			if err := val.Get(&res); err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		tests := []struct {
+			name        string
+			runID       string
+			noCache     bool
+			changeC     bool
+			wantReused  bool
+			wantVersion int
+		}{
+			{name: "identical data, config and code reuse version 1", runID: "cache-a", wantReused: true, wantVersion: 1},
+			{name: "a changed C grid retrains", runID: "cache-b", changeC: true, wantVersion: 3},
+			{name: "the changed config is then reused", runID: "cache-c", wantReused: true, wantVersion: 3},
+			{name: "no-cache retrains", runID: "cache-d", noCache: true, wantVersion: 4},
+		}
+		for _, tt := range tests {
+			if tt.changeC {
+				rewriteC(t, filepath.Join(cfg.ConfigDir, model+".yaml"), []float64{0.5})
+			}
+			got := train(tt.runID, tt.noCache)
+			if got.Reused != tt.wantReused || got.Version != tt.wantVersion {
+				t.Errorf("%s: version %d reused %v, want version %d reused %v", tt.name, got.Version, got.Reused, tt.wantVersion, tt.wantReused)
+			}
+		}
+	})
+
+	// A second file for day 0 changes the window's clean rows: version 1
+	// no longer reproduces, and the data is named as the reason.
+	extra := filepath.Join(t.TempDir(), "part-1.csv")
+	data, err := os.ReadFile(files[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(extra, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runCases(t, []cmdCase{
+		{[]string{"ingest", "--source", model, "--day", day(0), "--file", extra}, 0, nil},
+		{[]string{"reproduce", model + "/1"}, 1, []string{"v1 does NOT reproduce", "data changed since training", "does not reproduce"}},
+	})
+}
+
+// rewriteC sets the C grid of a model's configuration file.
+func rewriteC(t *testing.T, file string, c []float64) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["train"].(map[string]any)["c"] = c
+	if data, err = yaml.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "0.5") {
+		t.Fatalf("config not rewritten:\n%s", data)
+	}
+}
