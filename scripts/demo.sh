@@ -21,7 +21,7 @@ mkdir -p .stack/logs
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 pf() { printf '$ promoflow %s\n' "$*"; "$BIN" "$@"; }
 
-PROMOFLOW_METRICS_ADDR=127.0.0.1:9464 "$BIN" worker >.stack/logs/demo-worker.log 2>&1 &
+"$BIN" worker >.stack/logs/demo-worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
 
