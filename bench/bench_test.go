@@ -3,6 +3,8 @@
 package bench
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/promoflow/promoflow/dataset"
@@ -64,4 +66,53 @@ func BenchmarkScoreTable200k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(tbl.Rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// splitData is the CLI's view of a generated set: written as CSV and read
+// back (one string per row, as dataset.Read builds it), inferred schema, and
+// a seeded shuffled 80/20 split shared with the tables as row subsets, like
+// `promoflow fit --split` with the scikit-learn peer's indexes.
+func splitData(b *testing.B, rows int) (train, test *dataset.Table, sch schema.Schema) {
+	b.Helper()
+	var buf bytes.Buffer
+	if err := synth.Generate(synth.Config{Rows: rows, Seed: 1}).Write(&buf, ','); err != nil {
+		b.Fatal(err)
+	}
+	tbl, err := dataset.Read(&buf, dataset.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sch, err = learn.InferSchema(tbl, learn.InferOptions{Target: "visit",
+		Drop: []string{"customer_id", "day", "true_propensity", "true_uplift", "true_uplift_mens_e_mail", "true_uplift_womens_e_mail"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	perm := rand.New(rand.NewPCG(42, 0)).Perm(len(tbl.Rows))
+	nt := len(perm) / 5
+	return tbl.Subset(perm[nt:]), tbl.Subset(perm[:nt]), sch
+}
+
+func BenchmarkFitSplit1M(b *testing.B) {
+	train, _, sch := splitData(b, 1000000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := learn.Train(train, sch, likeForLike); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkScoreSplit1M(b *testing.B) {
+	train, test, sch := splitData(b, 1000000)
+	m, err := learn.Train(train, sch, likeForLike)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.ScoreTable(test); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(test.Rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -1,7 +1,6 @@
 package learn
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -199,117 +198,79 @@ func cellError(row int, col string, err error) error {
 	return fmt.Errorf("data row %d, column %q: %w", row+1, col, err)
 }
 
-// parseDenseColumn parses column j of the given rows as numbers or flags.
-func parseDenseColumn(tbl *dataset.Table, rows []int, j int, c schema.Column) ([]float64, error) {
-	parse := parseNumber
-	if c.Kind == schema.Flag {
-		parse = parseFlag
-	}
-	out := make([]float64, len(rows))
-	for i, r := range rows {
-		v, err := parse(tbl.Rows[r][j])
-		if err != nil {
-			return nil, cellError(r, c.Name, err)
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-// parsedColumn holds one feature column of the training rows.
-type parsedColumn struct {
-	dense  []float64 // numeric and flag, NaN = missing
-	codes  []int32   // categorical, index into levels
-	levels []string
-}
-
-// fitPipeline fits the feature transform on the given rows of tbl and
-// returns it with the design matrix of those rows. Selection is not applied
-// (every feature is selected).
-func fitPipeline(tbl *dataset.Table, sch schema.Schema, rows []int, impute string) (*Pipeline, *design, error) {
+// fitPipeline fits the feature transform on the labelled rows at
+// positions pos of cols (all of them when pos is nil) and returns it with
+// the design matrix of those rows. Selection is not applied (every feature
+// is selected).
+func fitPipeline(cols *columns, pos []int, impute string) (*Pipeline, *design, error) {
 	if impute == "" {
 		impute = ImputeMedian
 	}
 	if impute != ImputeMedian && impute != ImputeMean {
 		return nil, nil, fmt.Errorf("impute %q: want %q or %q", impute, ImputeMedian, ImputeMean)
 	}
-	var cols []schema.Column
-	var idx []int
-	for _, c := range sch.Columns {
-		if !c.Kind.IsFeature() {
-			continue
-		}
-		j, ok := tbl.Col(c.Name)
-		if !ok {
-			return nil, nil, fmt.Errorf("feature column %q not in data", c.Name)
-		}
-		cols = append(cols, c)
-		idx = append(idx, j)
+	if cols.err != nil {
+		return nil, nil, cols.err
 	}
-	if len(cols) == 0 {
-		return nil, nil, errors.New("schema declares no feature columns")
-	}
-	parsed := make([]parsedColumn, len(cols))
-	errs := make([]error, len(cols))
-	parallelFor(len(cols), func(k int) {
-		c := cols[k]
-		if c.Kind == schema.Categorical {
-			parsed[k].levels, parsed[k].codes = encodeLevels(tbl, rows, idx[k])
-			return
-		}
-		parsed[k].dense, errs[k] = parseDenseColumn(tbl, rows, idx[k], c)
-	})
-	if err := firstError(errs); err != nil {
-		return nil, nil, err
-	}
-	pl := &Pipeline{Impute: impute, Columns: make([]ColumnTransform, len(cols))}
-	for k, c := range cols {
+	pl := &Pipeline{Impute: impute, Columns: make([]ColumnTransform, len(cols.cols))}
+	remap := make([][]int32, len(cols.cols))
+	parallelFor(len(cols.cols), func(k int) {
+		c := cols.cols[k]
 		ct := ColumnTransform{Name: c.Name, Kind: c.Kind}
-		pc := &parsed[k]
 		switch c.Kind {
 		case schema.Numeric, schema.Flag:
-			ct.Impute, ct.MissingFlag = imputeValue(pc.dense, impute, c.Kind)
+			v := cols.dense[k]
+			if pos != nil {
+				v = gather(v, pos)
+			}
+			ct.Impute, ct.MissingFlag = imputeValue(v, impute, c.Kind)
 			if c.Kind == schema.Numeric {
-				ct.Mean, ct.Scale = meanStd(pc.dense, ct.Impute)
+				ct.Mean, ct.Scale = meanStd(v, ct.Impute)
 			}
 		case schema.Categorical:
-			ct.Levels = pc.levels
+			ct.Levels, remap[k] = presentLevels(cols.levels[k], cols.codes[k], pos)
 		}
 		pl.Columns[k] = ct
-	}
+	})
 	for _, name := range pl.featureNames() {
 		pl.Features = append(pl.Features, Feature{Name: name, Selected: true})
 	}
-	d := pl.newDesign(len(rows))
-	parallelFor(len(cols), func(k int) { pl.fillColumn(d, k, &parsed[k]) })
-	return pl, d, nil
+	return pl, pl.designOf(cols, pos, remap), nil
 }
 
-// encodeLevels codes column j of rows by sorted level.
-func encodeLevels(tbl *dataset.Table, rows []int, j int) ([]string, []int32) {
-	seen := map[string]int32{}
-	var levels []string
-	codes := make([]int32, len(rows))
-	for i, r := range rows {
-		v := tbl.Rows[r][j]
-		c, ok := seen[v]
-		if !ok {
-			c = int32(len(levels))
-			seen[v] = c
-			levels = append(levels, v)
-		}
-		codes[i] = c
+// gather returns v at positions pos.
+func gather(v []float64, pos []int) []float64 {
+	out := make([]float64, len(pos))
+	for i, p := range pos {
+		out[i] = v[p]
 	}
-	sorted := slices.Clone(levels)
-	slices.Sort(sorted)
+	return out
+}
+
+// presentLevels returns the levels that occur at positions pos of codes
+// (all when pos is nil), still sorted, and the map from codes to them.
+func presentLevels(levels []string, codes []int32, pos []int) ([]string, []int32) {
 	remap := make([]int32, len(levels))
-	for k, l := range sorted {
-		remap[seen[l]] = int32(k)
+	if pos == nil {
+		// Every level of the columns occurs in some labelled row.
+		for i := range remap {
+			remap[i] = int32(i)
+		}
+		return levels, remap
 	}
-	for i, c := range codes {
-		codes[i] = remap[c]
+	seen := make([]bool, len(levels))
+	for _, p := range pos {
+		seen[codes[p]] = true
 	}
-	return sorted, codes
+	var out []string
+	for i, l := range levels {
+		remap[i] = -1
+		if seen[i] {
+			remap[i] = int32(len(out))
+			out = append(out, l)
+		}
+	}
+	return out, remap
 }
 
 // imputeValue returns the fill value for missing cells and whether any
@@ -463,25 +424,6 @@ func (pl *Pipeline) offsets(k int) (dense, slot, first int) {
 	return dense, -1, -1
 }
 
-// fillColumn writes parsed column k into d.
-func (pl *Pipeline) fillColumn(d *design, k int, pc *parsedColumn) {
-	c := pl.Columns[k]
-	off, slot, first := pl.offsets(k)
-	if c.Kind == schema.Categorical {
-		for i, code := range pc.codes {
-			d.cat[i*d.nc+slot] = int32(first) + code
-		}
-		return
-	}
-	for i, v := range pc.dense {
-		x, miss := c.value(v)
-		d.x[i*d.pd+off] = x
-		if c.MissingFlag {
-			d.x[i*d.pd+off+1] = miss
-		}
-	}
-}
-
 // value transforms one parsed cell into its value feature and missing flag.
 func (c *ColumnTransform) value(v float64) (x, missing float64) {
 	if math.IsNaN(v) {
@@ -493,73 +435,177 @@ func (c *ColumnTransform) value(v float64) (x, missing float64) {
 	return v, missing
 }
 
-// transform builds the design of the given rows of tbl with the fitted
-// pipeline, row chunks in parallel. Unknown levels map to the unknown
-// feature; bad numbers are errors naming row and column.
-func (pl *Pipeline) transform(tbl *dataset.Table, rows []int) (*design, error) {
-	d := pl.newDesign(len(rows))
-	type colPlan struct {
-		j, off, slot, first int
-		levels              map[string]int32
-		parse               func(string) (float64, error)
+// designOf builds the design of the labelled rows at positions pos of cols
+// (all when pos is nil), row chunks in parallel. remap maps each
+// categorical column's codes onto the pipeline's levels; other codes are
+// unknown levels.
+func (pl *Pipeline) designOf(cols *columns, pos []int, remap [][]int32) *design {
+	n := len(pos)
+	if pos == nil {
+		n = cols.n
 	}
-	plan := make([]colPlan, len(pl.Columns))
+	d := pl.newDesign(n)
+	chunk := rowsPerChunk(n)
+	nchunks := (n + chunk - 1) / chunk
+	parallelFor(nchunks, func(ch int) {
+		lo, hi := ch*chunk, min(n, (ch+1)*chunk)
+		for k := range pl.Columns {
+			c := &pl.Columns[k]
+			off, slot, first := pl.offsets(k)
+			if c.Kind == schema.Categorical {
+				codes, rm, unknown := cols.codes[k], remap[k], int32(len(c.Levels))
+				for i := lo; i < hi; i++ {
+					src := i
+					if pos != nil {
+						src = pos[i]
+					}
+					code := rm[codes[src]]
+					if code < 0 {
+						code = unknown
+					}
+					d.cat[i*d.nc+slot] = int32(first) + code
+				}
+				continue
+			}
+			v := cols.dense[k]
+			for i := lo; i < hi; i++ {
+				src := i
+				if pos != nil {
+					src = pos[i]
+				}
+				x, miss := c.value(v[src])
+				d.x[i*d.pd+off] = x
+				if c.MissingFlag {
+					d.x[i*d.pd+off+1] = miss
+				}
+			}
+		}
+	})
+	return d
+}
+
+// transformColumns builds the design of the labelled rows at positions
+// pos of cols (all when nil) with the fitted pipeline, whose columns are
+// those of cols. Values the pipeline did not see in training map to the
+// unknown feature.
+func (pl *Pipeline) transformColumns(cols *columns, pos []int) (*design, error) {
+	if cols.err != nil {
+		return nil, cols.err
+	}
+	remap := make([][]int32, len(pl.Columns))
+	for k := range pl.Columns {
+		c := &pl.Columns[k]
+		if c.Kind != schema.Categorical {
+			continue
+		}
+		remap[k] = make([]int32, len(cols.levels[k]))
+		for i, l := range cols.levels[k] {
+			remap[k][i] = -1
+			if j, ok := slices.BinarySearch(c.Levels, l); ok {
+				remap[k][i] = int32(j)
+			}
+		}
+	}
+	return pl.designOf(cols, pos, remap), nil
+}
+
+// rowPlan reads the feature cells of a table's rows with a fitted pipeline,
+// for scoring straight from the strings.
+type rowPlan struct {
+	pl    *Pipeline
+	cols  []rowColumn
+	cells []int // the table columns read, in table order
+}
+
+// rowColumn is where one pipeline column comes from and goes to.
+type rowColumn struct {
+	j, off, slot, first int
+	levels              levelIndex // categorical columns
+}
+
+// planRows maps the pipeline's columns onto tbl's.
+func (pl *Pipeline) planRows(tbl *dataset.Table) (*rowPlan, error) {
+	rp := &rowPlan{pl: pl, cols: make([]rowColumn, len(pl.Columns))}
 	for k := range pl.Columns {
 		c := &pl.Columns[k]
 		j, ok := tbl.Col(c.Name)
 		if !ok {
 			return nil, fmt.Errorf("feature column %q not in data", c.Name)
 		}
-		cp := colPlan{j: j}
-		cp.off, cp.slot, cp.first = pl.offsets(k)
+		rc := rowColumn{j: j}
+		rc.off, rc.slot, rc.first = pl.offsets(k)
+		if c.Kind == schema.Categorical {
+			rc.levels = newLevelIndex(c.Levels)
+		}
+		rp.cols[k] = rc
+		rp.cells = append(rp.cells, j)
+	}
+	slices.Sort(rp.cells)
+	return rp, nil
+}
+
+// row writes the features of one table row into x (dense part) and cat
+// (one-hot indexes); a bad cell is an error naming its column.
+func (rp *rowPlan) row(r []string, x []float64, cat []int32) error {
+	for k := range rp.cols {
+		rc := &rp.cols[k]
+		c := &rp.pl.Columns[k]
+		s := r[rc.j]
+		var v float64
+		var err error
 		switch c.Kind {
 		case schema.Categorical:
-			cp.levels = make(map[string]int32, len(c.Levels))
-			for i, l := range c.Levels {
-				cp.levels[l] = int32(i)
-			}
+			cat[rc.slot] = int32(rc.first) + rc.levels.find(s)
+			continue
 		case schema.Flag:
-			cp.parse = parseFlag
+			v, err = parseFlag(s)
 		default:
-			cp.parse = parseNumber
+			v, err = parseNumber(s)
 		}
-		plan[k] = cp
-	}
-	chunk := rowsPerChunk(len(rows))
-	nchunks := (len(rows) + chunk - 1) / chunk
-	errs := make([]error, nchunks)
-	parallelFor(nchunks, func(ch int) {
-		for i := ch * chunk; i < min(len(rows), (ch+1)*chunk); i++ {
-			r := tbl.Rows[rows[i]]
-			x := d.x[i*d.pd : i*d.pd+d.pd]
-			cat := d.cat[i*d.nc : i*d.nc+d.nc]
-			for k := range plan {
-				cp := &plan[k]
-				c := &pl.Columns[k]
-				if cp.levels != nil {
-					code, ok := cp.levels[r[cp.j]]
-					if !ok {
-						code = int32(len(c.Levels))
-					}
-					cat[cp.slot] = int32(cp.first) + code
-					continue
-				}
-				v, err := cp.parse(r[cp.j])
-				if err != nil {
-					errs[ch] = cellError(rows[i], c.Name, err)
-					return
-				}
-				x[cp.off], v = c.value(v)
-				if c.MissingFlag {
-					x[cp.off+1] = v
-				}
-			}
+		if err != nil {
+			return fmt.Errorf("column %q: %w", c.Name, err)
 		}
-	})
-	if err := firstError(errs); err != nil {
-		return nil, err
+		x[rc.off], v = c.value(v)
+		if c.MissingFlag {
+			x[rc.off+1] = v
+		}
 	}
-	return d, nil
+	return nil
+}
+
+// levelIndex finds values among a column's sorted training levels: a few
+// levels are compared in turn (cheaper than hashing), many through a map.
+type levelIndex struct {
+	levels []string
+	index  map[string]int32
+}
+
+func newLevelIndex(levels []string) levelIndex {
+	li := levelIndex{levels: levels}
+	if len(levels) > linearLevels {
+		li.index = make(map[string]int32, len(levels))
+		for i, l := range levels {
+			li.index[l] = int32(i)
+		}
+	}
+	return li
+}
+
+// find returns the index of s among the levels, or the number of levels
+// (the unknown feature) when s is not one of them.
+func (li *levelIndex) find(s string) int32 {
+	if li.index != nil {
+		if i, ok := li.index[s]; ok {
+			return i
+		}
+		return int32(len(li.levels))
+	}
+	for i, l := range li.levels {
+		if l == s {
+			return int32(i)
+		}
+	}
+	return int32(len(li.levels))
 }
 
 // firstError returns the first non-nil error, so that the error reported

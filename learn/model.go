@@ -65,6 +65,11 @@ func (m *Model) Score(row map[string]string) (Score, error) {
 	if err := m.Pipeline.transformRow(row, x, cat); err != nil {
 		return Score{}, fmt.Errorf("score: %w", err)
 	}
+	return m.score(x, cat), nil
+}
+
+// score predicts one transformed row.
+func (m *Model) score(x []float64, cat []int32) Score {
 	s := Score{Propensity: m.Propensity.prob(x, cat)}
 	if m.Uplift != nil {
 		pc := m.Uplift.ControlModel.prob(x, cat)
@@ -73,32 +78,40 @@ func (m *Model) Score(row map[string]string) (Score, error) {
 			s.Uplift[a.Arm] = a.Model.prob(x, cat) - pc
 		}
 	}
-	return s, nil
+	return s
 }
 
-// ScoreTable predicts every row of tbl.
+// ScoreTable predicts every row of tbl, row chunks in parallel, straight
+// from the cells without building a design matrix.
 func (m *Model) ScoreTable(tbl *dataset.Table) ([]Score, error) {
-	rows := make([]int, len(tbl.Rows))
-	for i := range rows {
-		rows[i] = i
-	}
-	d, err := m.Pipeline.transform(tbl, rows)
+	rp, err := m.Pipeline.planRows(tbl)
 	if err != nil {
 		return nil, fmt.Errorf("score table: %w", err)
 	}
-	p := m.Propensity.predict(d)
-	out := make([]Score, len(p))
-	for i, v := range p {
-		out[i].Propensity = v
-	}
-	if m.Uplift != nil {
-		u := m.armUplift(d)
-		for i := range out {
-			out[i].Uplift = make(map[string]float64, len(u))
-			for a, arm := range m.Uplift.Arms {
-				out[i].Uplift[arm.Arm] = u[a][i]
+	pd, nc, _ := m.Pipeline.shape()
+	n := len(tbl.Rows)
+	out := make([]Score, n)
+	chunk := rowsPerChunk(n)
+	nchunks := (n + chunk - 1) / chunk
+	errs := make([]error, nchunks)
+	sinks := make([]int, nchunks) // see rowToucher
+	parallelFor(nchunks, func(ch int) {
+		x := make([]float64, pd)
+		cat := make([]int32, nc)
+		lo, hi := ch*chunk, min(n, (ch+1)*chunk)
+		rt := rowToucher{rows: tbl.Rows, cols: rp.cells}
+		for i := lo; i < hi; i++ {
+			rt.at(i, lo, hi)
+			if err := rp.row(tbl.Rows[i], x, cat); err != nil {
+				errs[ch] = fmt.Errorf("data row %d, %w", i+1, err)
+				return
 			}
+			out[i] = m.score(x, cat)
 		}
+		sinks[ch] = rt.sum
+	})
+	if err := firstError(errs); err != nil {
+		return nil, fmt.Errorf("score table: %w", err)
 	}
 	return out, nil
 }
@@ -208,14 +221,15 @@ func computeMetrics(lb *labelled, p []float64, u [][]float64, threshold float64)
 // calibration of the propensity, and for an uplift model the Qini
 // coefficient, uplift@k and uplift by decile of each arm it knows.
 func Evaluate(m *Model, tbl *dataset.Table) (Metrics, error) {
-	lb, err := readLabels(tbl, m.Schema, false)
+	sc, err := scanTable(tbl, m.Schema, scanOptions{features: true})
 	if err != nil {
 		return Metrics{}, fmt.Errorf("evaluate: %w", err)
 	}
+	lb := sc.lb
 	if n1 := sum(lb.y); n1 == 0 || n1 == float64(len(lb.y)) {
 		return Metrics{}, fmt.Errorf("evaluate: %d labelled rows hold a single class; ROC-AUC is undefined", len(lb.y))
 	}
-	d, err := m.Pipeline.transform(tbl, lb.rows)
+	d, err := m.Pipeline.transformColumns(sc.cols, nil)
 	if err != nil {
 		return Metrics{}, fmt.Errorf("evaluate: %w", err)
 	}

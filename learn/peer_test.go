@@ -170,11 +170,12 @@ func TestMatchesSklearnPeer(t *testing.T) {
 			if rawDiff > 0.05 {
 				t.Errorf("max raw |coef - scikit-learn| = %.5f, want <= 0.05", rawDiff)
 			}
-			lb, err := readLabels(train, sch, true)
+			sc, err := scanTable(train, sch, scanOptions{needArms: true, features: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, d, err := fitPipeline(train, sch, lb.rows, ImputeMedian)
+			lb := sc.lb
+			_, d, err := fitPipeline(sc.cols, nil, ImputeMedian)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,13 +2,11 @@ package learn
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 
 	"github.com/promoflow/promoflow/dataset"
 	"github.com/promoflow/promoflow/schema"
@@ -219,87 +217,6 @@ type labelled struct {
 	treat   string // treatment column name, "" if none
 }
 
-// readLabels parses the target and treatment columns of tbl. With
-// needArms, data without control rows or without treated rows is an error.
-func readLabels(tbl *dataset.Table, sch schema.Schema, needArms bool) (*labelled, error) {
-	tc := sch.OfKind(schema.Target)
-	if len(tc) != 1 {
-		return nil, fmt.Errorf("schema: want exactly one target column, have %d", len(tc))
-	}
-	target := tc[0]
-	tj, ok := tbl.Col(target.Name)
-	if !ok {
-		return nil, fmt.Errorf("target column %q not in data", target.Name)
-	}
-	pos := target.Positive
-	if pos == "" {
-		pos = "1"
-	}
-	lb := &labelled{}
-	var trj = -1
-	if tr := sch.OfKind(schema.Treatment); len(tr) == 1 {
-		lb.treat, lb.control = tr[0].Name, tr[0].Control
-		if lb.control == "" {
-			return nil, fmt.Errorf("treatment column %q: no control value declared", lb.treat)
-		}
-		if trj, ok = tbl.Col(lb.treat); !ok {
-			return nil, fmt.Errorf("treatment column %q not in data", lb.treat)
-		}
-	}
-	armIdx := map[string]int{}
-	var armVals []string
-	for r, row := range tbl.Rows {
-		v := strings.TrimSpace(row[tj])
-		if v == "" {
-			continue
-		}
-		lb.rows = append(lb.rows, r)
-		if v == pos {
-			lb.y = append(lb.y, 1)
-		} else {
-			lb.y = append(lb.y, 0)
-		}
-		if trj >= 0 {
-			a := row[trj]
-			if a == "" {
-				return nil, cellError(r, lb.treat, errors.New("empty treatment"))
-			}
-			if _, seen := armIdx[a]; !seen && a != lb.control {
-				armIdx[a] = -2
-				armVals = append(armVals, a)
-			}
-		}
-	}
-	if len(lb.rows) == 0 {
-		return nil, fmt.Errorf("target column %q: no labelled rows", target.Name)
-	}
-	if trj >= 0 {
-		slices.Sort(armVals)
-		lb.arms = armVals
-		for i, a := range armVals {
-			armIdx[a] = i
-		}
-		lb.arm = make([]int, len(lb.rows))
-		nControl := 0
-		for i, r := range lb.rows {
-			a := tbl.Rows[r][trj]
-			if a == lb.control {
-				lb.arm[i] = -1
-				nControl++
-			} else {
-				lb.arm[i] = armIdx[a]
-			}
-		}
-		if nControl == 0 && needArms {
-			return nil, fmt.Errorf("treatment column %q: no row has the control value %q", lb.treat, lb.control)
-		}
-		if len(lb.arms) == 0 && needArms {
-			return nil, fmt.Errorf("treatment column %q: no treated rows besides control %q", lb.treat, lb.control)
-		}
-	}
-	return lb, nil
-}
-
 // subset returns the labels of the labelled rows at positions pos.
 func (lb *labelled) subset(pos []int) *labelled {
 	out := &labelled{arms: lb.arms, control: lb.control, treat: lb.treat}
@@ -365,24 +282,13 @@ func Fingerprint(tbl *dataset.Table) string {
 	nchunks := (len(tbl.Rows) + fingerprintChunk - 1) / fingerprintChunk
 	sums := make([][sha256.Size]byte, nchunks)
 	parallelFor(nchunks, func(c int) {
-		h := sha256.New()
-		buf := make([]byte, 0, 64<<10)
+		h := newBlockHasher()
 		for _, r := range tbl.Rows[c*fingerprintChunk : min(len(tbl.Rows), (c+1)*fingerprintChunk)] {
-			buf = appendRecord(buf, r)
-			if len(buf) > 60<<10 {
-				h.Write(buf)
-				buf = buf[:0]
-			}
+			h.add(r)
 		}
-		h.Write(buf)
-		h.Sum(sums[c][:0])
+		h.sum(&sums[c])
 	})
-	h := sha256.New()
-	h.Write(appendRecord(nil, tbl.Header))
-	for _, s := range sums {
-		h.Write(s[:])
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return fingerprintOf(tbl.Header, sums)
 }
 
 // appendRecord appends fields joined by 0x1f and ended by 0x1e.
@@ -497,10 +403,13 @@ func Train(tbl *dataset.Table, sch schema.Schema, cfg TrainConfig) (*Model, erro
 	if err := sch.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	lb, err := readLabels(tbl, sch, true)
+	// Labels, feature columns and fingerprint come from one pass over the
+	// rows; a bad feature cell is reported once the settings are checked.
+	sc, err := scanTable(tbl, sch, scanOptions{needArms: true, features: true, fingerprint: true})
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	lb := sc.lb
 	uplift := lb.arm != nil
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(uplift); err != nil {
@@ -518,17 +427,17 @@ func Train(tbl *dataset.Table, sch schema.Schema, cfg TrainConfig) (*Model, erro
 	if n1 := sum(lb.y); n1 == 0 || n1 == float64(len(lb.y)) {
 		return nil, fmt.Errorf("train: target has a single class in %d labelled rows (positive value %q?)", len(lb.y), targetPositive(sch))
 	}
-	m := &Model{FormatVersion: FormatVersion, Schema: sch, Seed: cfg.Seed, Fingerprint: Fingerprint(tbl), Rows: len(lb.rows)}
+	m := &Model{FormatVersion: FormatVersion, Schema: sch, Seed: cfg.Seed, Fingerprint: sc.fingerprint, Rows: len(lb.rows)}
 	best := grid[0]
 	if len(grid) > 1 {
 		// Metrics stay those of the best setting on validation rows until
 		// the caller measures the refitted model on held-out rows.
-		best, m.Search, m.Metrics, err = search(tbl, sch, lb, cfg, grid)
+		best, m.Search, m.Metrics, err = search(sc.cols, lb, cfg, grid)
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
 	}
-	pl, d, err := fitPipeline(tbl, sch, lb.rows, cfg.Impute)
+	pl, d, err := fitPipeline(sc.cols, nil, cfg.Impute)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -571,7 +480,7 @@ func sum(v []float64) float64 {
 
 // search scores every grid point on a validation split and returns the
 // best setting with all scores and its validation metrics.
-func search(tbl *dataset.Table, sch schema.Schema, lb *labelled, cfg TrainConfig, grid []Settings) (Settings, []SearchResult, Metrics, error) {
+func search(cols *columns, lb *labelled, cfg TrainConfig, grid []Settings) (Settings, []SearchResult, Metrics, error) {
 	trPos, vaPos := StratifiedSplit(lb.strata(), cfg.ValidationFraction, cfg.Seed)
 	if len(trPos) == 0 || len(vaPos) == 0 {
 		return Settings{}, nil, Metrics{}, fmt.Errorf("model selection: %d labelled rows are too few to split", len(lb.y))
@@ -580,11 +489,11 @@ func search(tbl *dataset.Table, sch schema.Schema, lb *labelled, cfg TrainConfig
 	if n1 := sum(va.y); n1 == 0 || n1 == float64(len(va.y)) {
 		return Settings{}, nil, Metrics{}, fmt.Errorf("model selection: validation split has a single class")
 	}
-	pl, d, err := fitPipeline(tbl, sch, tr.rows, cfg.Impute)
+	pl, d, err := fitPipeline(cols, trPos, cfg.Impute)
 	if err != nil {
 		return Settings{}, nil, Metrics{}, err
 	}
-	dv, err := pl.transform(tbl, va.rows)
+	dv, err := pl.transformColumns(cols, vaPos)
 	if err != nil {
 		return Settings{}, nil, Metrics{}, err
 	}
