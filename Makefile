@@ -31,8 +31,10 @@ test-unit: ## unit tests only, no servers
 vet:
 	$(GO) vet ./...
 
-bench: build ## benchmarks: ratios against scikit-learn and psql \copy
-	bench/run.sh
+bench: build ## benchmarks: ratios against scikit-learn, scipy and psql \copy, side by side
+	scripts/stack.sh up
+	. .stack/env && bench/run.sh && bench/ingest.sh && bench/drift.sh && bench/serve.sh
+	go test -run '^$$' -bench . -benchtime 3x ./gate
 
 clean:
 	rm -rf bin
