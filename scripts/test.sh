@@ -18,6 +18,12 @@ export PROMOFLOW_REQUIRE_STACK=1
 
 echo "== promtool: Prometheus config, alert rules and their unit tests" >&2
 scripts/promtool.sh
+echo "== docs/cli.md matches the binary's help" >&2
+scripts/cli-docs.sh .stack/cli.md.new
+if ! diff -u docs/cli.md .stack/cli.md.new; then
+	echo "docs/cli.md is stale: run scripts/cli-docs.sh and commit it" >&2
+	exit 1
+fi
 echo "== go vet" >&2
 go vet ./...
 echo "== go test -race" >&2
