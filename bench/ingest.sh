@@ -21,7 +21,7 @@ command -v psql >/dev/null || { echo "bench/ingest.sh: psql not found" >&2; exit
 tmp=$(mktemp -d)
 schema=bench_ingest_$$
 cleanup() {
-	psql "$PROMOFLOW_PG_URL" -q -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+	psql "$PROMOFLOW_PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -46,7 +46,9 @@ go_best=$(PROMOFLOW_BENCH_CSV="$tmp/day.csv" go test -run '^$' -bench '^Benchmar
 	awk '/^BenchmarkIngestCSV/ { for (i = 1; i < NF; i++) if ($(i + 1) == "rows/s" && $i > best) best = $i } END { if (best == "") exit 1; printf "%.0f", best }')
 
 # psql \copy into raw_rows created by the same migrations.
-psql "$PROMOFLOW_PG_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $schema" >/dev/null
+# The app's role may not create schemas; the admin URL makes one it owns.
+app_role=$(psql "$PROMOFLOW_PG_URL" -Atc "SELECT current_user")
+psql "$PROMOFLOW_PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $schema AUTHORIZATION $app_role" >/dev/null
 export PGOPTIONS="-c search_path=$schema"
 for f in store/migrations/*.sql; do
 	psql "$PROMOFLOW_PG_URL" -q -v ON_ERROR_STOP=1 -f "$f" >/dev/null

@@ -268,6 +268,7 @@ GRANT CONNECT, TEMPORARY ON DATABASE promoflow TO promoflow;
 ALTER ROLE promoflow IN DATABASE promoflow SET search_path = promoflow;
 SQL
 	psql_super -d promoflow <<SQL >/dev/null
+SET client_min_messages = warning;
 ALTER SCHEMA public OWNER TO pg_database_owner;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 CREATE SCHEMA IF NOT EXISTS promoflow AUTHORIZATION promoflow;
