@@ -50,7 +50,8 @@ func main() {
 		Creds: credentials.NewStaticV4(os.Getenv("PROMOFLOW_MINIO_ACCESS_KEY"), os.Getenv("PROMOFLOW_MINIO_SECRET_KEY"), ""),
 	})
 	check(err)
-	bucket := fmt.Sprintf("bench-serve-%d", os.Getpid())
+	// A t-* bucket: the worker's MinIO user may make only those besides its own.
+	bucket := fmt.Sprintf("t-bench-serve-%d", os.Getpid())
 	check(mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}))
 	defer removeBucket(mc, bucket)
 	reg := registry.New(mc, bucket)
