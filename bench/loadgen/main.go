@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -231,14 +232,15 @@ func mustTokens(spec string) serve.Tokens {
 }
 
 // scratchStore migrates a fresh schema for the scoring log and returns a
-// function dropping it.
+// function dropping it. The schema is made with PROMOFLOW_PG_ADMIN_URL
+// (the app's role may not create schemas) and owned by the app's role.
 func scratchStore(ctx context.Context, url string) (*store.Store, func()) {
 	schema := fmt.Sprintf("bench_serve_%d", os.Getpid())
-	admin, err := pgxpool.New(ctx, url)
-	check(err)
-	_, err = admin.Exec(ctx, "CREATE SCHEMA "+schema)
-	check(err)
 	pcfg, err := pgxpool.ParseConfig(url)
+	check(err)
+	admin, err := pgxpool.New(ctx, os.Getenv("PROMOFLOW_PG_ADMIN_URL"))
+	check(err)
+	_, err = admin.Exec(ctx, "CREATE SCHEMA "+schema+" AUTHORIZATION "+pgx.Identifier{pcfg.ConnConfig.User}.Sanitize())
 	check(err)
 	pcfg.ConnConfig.RuntimeParams["search_path"] = schema
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
