@@ -417,6 +417,15 @@ func (m *Models) RecordRun(ctx context.Context, r workflows.RunRecord) error {
 	return nil
 }
 
+// ResolveAlias returns the version an alias of a model points to.
+func (m *Models) ResolveAlias(ctx context.Context, model, alias string) (int, error) {
+	v, err := m.Registry.Resolve(ctx, model, alias)
+	if err != nil {
+		return 0, nonRetryableIf(err)
+	}
+	return v, nil
+}
+
 // FindFinishedRun returns the run that already decided a model's day, if any.
 func (m *Models) FindFinishedRun(ctx context.Context, model, day string) (workflows.PriorRun, error) {
 	d, err := store.ParseDay(day)

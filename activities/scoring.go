@@ -10,6 +10,7 @@ import (
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/serve"
 	"github.com/promoflow/promoflow/store"
+	"github.com/promoflow/promoflow/workflows"
 )
 
 // Scoring holds the batch scoring activity.
@@ -18,29 +19,17 @@ type Scoring struct {
 	Registry *registry.Registry
 }
 
-// ScorePartitionInput names one partition of a day's batch scoring.
-type ScorePartitionInput struct {
-	Model string
-	// Version to score with; 0 resolves production. A workflow fanning out
-	// over partitions resolves once and passes it to all.
-	Version    int
-	Source     string
-	Day        string // yyyy-mm-dd
-	Partition  int
-	Partitions int
-}
-
 // ScorePartition scores partition i of n of a source's clean customers of
 // a day into the scores table. It is idempotent: a retry upserts the same
 // rows. Bad input (day, partition, unknown model or version, a schema
 // without id column, a corrupt version) is not retried.
-func (s *Scoring) ScorePartition(ctx context.Context, in ScorePartitionInput) (serve.BatchResult, error) {
+func (s *Scoring) ScorePartition(ctx context.Context, in workflows.ScorePartitionInput) (workflows.PartitionResult, error) {
 	day, err := store.ParseDay(in.Day)
 	if err != nil {
-		return serve.BatchResult{}, invalidInput(err)
+		return workflows.PartitionResult{}, invalidInput(err)
 	}
 	if in.Partitions < 1 || in.Partition < 0 || in.Partition >= in.Partitions {
-		return serve.BatchResult{}, invalidInput(fmt.Errorf("partition %d of %d: %w", in.Partition, in.Partitions, store.ErrBadPartition))
+		return workflows.PartitionResult{}, invalidInput(fmt.Errorf("partition %d of %d: %w", in.Partition, in.Partitions, store.ErrBadPartition))
 	}
 	activity.RecordHeartbeat(ctx, in.Partition)
 	res, err := serve.BatchScore(ctx, s.Registry, s.Store, serve.BatchRequest{
@@ -51,9 +40,9 @@ func (s *Scoring) ScorePartition(ctx context.Context, in ScorePartitionInput) (s
 		var ve *registry.ValidationError
 		if errors.As(err, &ie) || errors.As(err, &ve) || errors.Is(err, registry.ErrNotFound) ||
 			errors.Is(err, serve.ErrNoIDColumn) || errors.Is(err, store.ErrNoCleanData) {
-			return serve.BatchResult{}, invalidInput(err)
+			return workflows.PartitionResult{}, invalidInput(err)
 		}
-		return serve.BatchResult{}, classify(err)
+		return workflows.PartitionResult{}, classify(err)
 	}
-	return res, nil
+	return workflows.PartitionResult{Version: res.Version, Rows: res.Rows, Written: res.Written}, nil
 }

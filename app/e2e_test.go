@@ -152,6 +152,23 @@ func TestDailyRetrainEndToEnd(t *testing.T) {
 		t.Errorf("re-running day 2 gave version %d, want the same run's 2", again.Version)
 	}
 
+	// The day's customers are scored in three partitions side by side,
+	// each customer once, with production's version.
+	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer scancel()
+	srun, err := s.tc.ExecuteWorkflow(sctx, client.StartWorkflowOptions{ID: workflows.ScoreWorkflowID(s.model, days[1]), TaskQueue: s.cfg.TaskQueue},
+		"ScoreDay", workflows.ScoreDayInput{Model: s.model, Day: days[1], Partitions: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scored workflows.ScoreDayResult
+	if err := srun.Get(sctx, &scored); err != nil {
+		t.Fatalf("ScoreDay: %v", err)
+	}
+	if scored.Rows != 3000 || scored.Written != 3000 || scored.Version != wantProd {
+		t.Errorf("ScoreDay = %d rows read, %d written with v%d; want 3000, 3000 with v%d", scored.Rows, scored.Written, scored.Version, wantProd)
+	}
+
 	// A person forces the other version into production, then rolls back.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

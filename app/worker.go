@@ -113,6 +113,7 @@ func register(w sdkworker.Registry, a activitySet) {
 		"DailyRetrain": workflows.DailyRetrain,
 		"IngestDay":    workflows.IngestDay,
 		"MonitorDrift": workflows.MonitorDrift,
+		"ScoreDay":     workflows.ScoreDay,
 		"Promote":      workflows.Promote,
 		"Rollback":     workflows.Rollback,
 	} {
@@ -130,7 +131,8 @@ func register(w sdkworker.Registry, a activitySet) {
 		workflows.ActRollback:          a.models.RollbackAlias,
 		workflows.ActRecordRun:         a.models.RecordRun,
 		workflows.ActFindRun:           a.models.FindFinishedRun,
-		"ScorePartition":               a.scoring.ScorePartition,
+		workflows.ActScorePartition:    a.scoring.ScorePartition,
+		workflows.ActResolveAlias:      a.models.ResolveAlias,
 		workflows.ActComputeDrift:      a.drift.ComputeDrift,
 		workflows.ActRecordDrift:       a.drift.RecordDrift,
 		workflows.ActProductionMovedAt: a.drift.ProductionMovedAt,

@@ -26,6 +26,7 @@ func init() {
 	register(&command{name: "promote", summary: "promote a version to production through the gate (or --force with a reason)", run: runPromote})
 	register(&command{name: "approve", summary: "approve the challenger a waiting DailyRetrain run holds", run: runApprove})
 	register(&command{name: "rollback", summary: "move production back to previous (or --to N), with a reason", run: runRollback})
+	register(&command{name: "score", summary: "score a day's customers with production into the scores table, in parallel partitions", run: runScore})
 	register(&command{name: "monitor", summary: "run MonitorDrift for a model and day: drift, decay and, past the limits, automatic rollback", run: runMonitor})
 }
 
@@ -269,4 +270,40 @@ func runMonitor(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  rollback due but skipped: %s\n", res.Skipped)
 	}
 	return nil
+}
+
+func runScore(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg, fs := configFlagSet("score", "MODEL --day YYYY-MM-DD [--partitions N]")
+	day := fs.String("day", "", "day whose clean customers to score (yyyy-mm-dd)")
+	parts := fs.Int("partitions", 4, "partitions scored side by side (by a hash of the customer id)")
+	model, rest := positional(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if model == "" || *day == "" || *parts < 1 {
+		fs.Usage()
+		return fmt.Errorf("need MODEL, --day and --partitions >= 1: %w", errUsage)
+	}
+	if _, err := time.Parse(time.DateOnly, *day); err != nil {
+		return fmt.Errorf("--day %q: want yyyy-mm-dd", *day)
+	}
+	tc, err := cfg.Temporal()
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.ScoreWorkflowID(model, *day), TaskQueue: cfg.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, "ScoreDay", workflows.ScoreDayInput{Model: model, Day: *day, Partitions: *parts})
+	if err != nil {
+		return fmt.Errorf("start scoring: %w", err)
+	}
+	var res workflows.ScoreDayResult
+	if err := run.Get(ctx, &res); err != nil {
+		return fmt.Errorf("score %s %s: %w", model, *day, err)
+	}
+	_, err = fmt.Fprintf(stdout, "%s %s: %d customers scored with v%d in %d partitions (%d rows written)\n",
+		model, *day, res.Rows, res.Version, res.Partitions, res.Written)
+	return err
 }

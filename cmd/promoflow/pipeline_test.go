@@ -86,6 +86,7 @@ func TestPipelineCommands(t *testing.T) {
 		{[]string{"promote", model, "--version", other, "--reason", "weekend campaign", "--force", "--actor", "ana"}, 0, []string{fmt.Sprintf("production %d → %s (by ana: weekend campaign)", prod, other)}},
 		{[]string{"rollback", model, "--reason", "conversions fell", "--actor", "ben"}, 0, []string{fmt.Sprintf("production %s → %d (by ben: conversions fell)", other, prod)}},
 		{[]string{"runs", "ls", model}, 0, []string{day(0), day(1), "promoted"}},
+		{[]string{"score", model, "--day", day(1), "--partitions", "2"}, 0, []string{"2000 customers scored with v" + fmt.Sprint(prod), "in 2 partitions (2000 rows written)"}},
 		{[]string{"audit", model}, 0, []string{"forced: weekend campaign", "ana", "rollback", "ben", "conversions fell", "schedule"}},
 	})
 }
