@@ -25,8 +25,27 @@ func init() {
 	})
 }
 
-// scheduleID names a model's daily schedule.
-func scheduleID(model string) string { return "daily-" + model }
+// scheduleID names a model's schedule of a kind: "daily" (DailyRetrain)
+// or "monitor" (MonitorDrift).
+func scheduleID(kind, model string) string { return kind + "-" + model }
+
+// scheduledAction is what a schedule of a kind starts.
+func scheduledAction(kind, model, taskQueue string) (*client.ScheduleWorkflowAction, error) {
+	a := &client.ScheduleWorkflowAction{
+		ID: scheduleID(kind, model), TaskQueue: taskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(workflows.SAModel).ValueSet(model)),
+	}
+	switch kind {
+	case "daily":
+		a.Workflow, a.Args = "DailyRetrain", []any{workflows.DailyInput{Model: model}}
+	case "monitor":
+		a.Workflow, a.Args = "MonitorDrift", []any{workflows.MonitorInput{Model: model}}
+	default:
+		return nil, fmt.Errorf("--kind %q: want daily or monitor: %w", kind, errUsage)
+	}
+	return a, nil
+}
 
 func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
@@ -42,6 +61,7 @@ func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
 	from := fs.String("from", "", "first day of a backfill (yyyy-mm-dd)")
 	to := fs.String("to", "", "last day of a backfill (yyyy-mm-dd)")
 	wait := fs.Duration("wait", 0, "backfill: wait up to this long for every day's run to finish, showing progress")
+	kind := fs.String("kind", "daily", "which schedule: daily (DailyRetrain) or monitor (MonitorDrift)")
 	model, rest := positional(args)
 	if err := parseFlags(fs, rest); err != nil {
 		return err
@@ -59,34 +79,32 @@ func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("schedule %s needs MODEL: %w", sub, errUsage)
 	}
-	h := sc.GetHandle(ctx, scheduleID(model))
+	id := scheduleID(*kind, model)
+	h := sc.GetHandle(ctx, id)
 	switch sub {
 	case "create":
 		if _, err := time.LoadLocation(*tz); err != nil {
 			return fmt.Errorf("--tz %q: %w", *tz, err)
 		}
-		_, err := sc.Create(ctx, client.ScheduleOptions{
-			ID:            scheduleID(model),
+		action, err := scheduledAction(*kind, model, cfg.TaskQueue)
+		if err != nil {
+			return err
+		}
+		_, err = sc.Create(ctx, client.ScheduleOptions{
+			ID:            id,
 			Spec:          client.ScheduleSpec{CronExpressions: []string{*cron}, TimeZoneName: *tz},
 			Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 			CatchupWindow: *catchup,
 			Memo:          map[string]any{"cron": *cron, "tz": *tz},
-			Action: &client.ScheduleWorkflowAction{
-				ID:        "daily-" + model,
-				Workflow:  "DailyRetrain",
-				Args:      []any{workflows.DailyInput{Model: model}},
-				TaskQueue: cfg.TaskQueue,
-				TypedSearchAttributes: temporal.NewSearchAttributes(
-					temporal.NewSearchAttributeKeyKeyword(workflows.SAModel).ValueSet(model)),
-			},
+			Action:        action,
 		})
 		if err != nil {
 			if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-				return fmt.Errorf("schedule %s already exists", scheduleID(model))
+				return fmt.Errorf("schedule %s already exists", id)
 			}
-			return fmt.Errorf("create schedule %s: %w", scheduleID(model), err)
+			return fmt.Errorf("create schedule %s: %w", id, err)
 		}
-		_, err = fmt.Fprintf(stdout, "schedule %s: %q in %s, overlap skip, catch-up %s\n", scheduleID(model), *cron, *tz, *catchup)
+		_, err = fmt.Fprintf(stdout, "schedule %s: %q in %s, overlap skip, catch-up %s\n", id, *cron, *tz, *catchup)
 		return err
 	case "pause":
 		return h.Pause(ctx, client.SchedulePauseOptions{Note: *note})
@@ -107,10 +125,10 @@ func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
 			Start: start, End: end.Add(24*time.Hour - time.Second), Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL,
 		}}})
 		if err != nil {
-			return fmt.Errorf("backfill %s %s..%s: %w", scheduleID(model), *from, *to, err)
+			return fmt.Errorf("backfill %s %s..%s: %w", id, *from, *to, err)
 		}
-		_, err = fmt.Fprintf(stdout, "backfill of %s from %s to %s queued; runs go one at a time, in order\n", scheduleID(model), *from, *to)
-		if err != nil || *wait == 0 {
+		_, err = fmt.Fprintf(stdout, "backfill of %s from %s to %s queued; runs go one at a time, in order\n", id, *from, *to)
+		if err != nil || *wait == 0 || *kind != "daily" {
 			return err
 		}
 		return waitForDays(ctx, model, start, end, *wait, stdout)

@@ -40,16 +40,20 @@ func TestScheduleBackfill(t *testing.T) {
 			return
 		}
 		defer tc.Close()
-		_ = tc.ScheduleClient().GetHandle(context.Background(), scheduleID(model)).Delete(context.Background())
+		for _, kind := range []string{"daily", "monitor"} {
+			_ = tc.ScheduleClient().GetHandle(context.Background(), scheduleID(kind, model)).Delete(context.Background())
+		}
 	})
 	runCases(t, []cmdCase{
 		{[]string{"schedule", "create", model, "--cron", "0 6 * * *", "--tz", "Europe/Berlin"}, 0, []string{"overlap skip"}},
 		{[]string{"schedule", "create", model}, 1, []string{"already exists"}},
 		{[]string{"schedule", "pause", model, "--note", "backfill only"}, 0, nil},
-		{[]string{"schedule", "ls"}, 0, []string{scheduleID(model), "true", "backfill only"}},
+		{[]string{"schedule", "ls"}, 0, []string{scheduleID("daily", model), "true", "backfill only"}},
 		{[]string{"schedule", "backfill", model, "--from", days[0], "--to", days[2]}, 0, []string{"in order"}},
 		{[]string{"schedule", "backfill", model, "--from", days[2], "--to", days[0]}, 1, []string{"from <= to"}},
 		{[]string{"schedule", "create", model + "x", "--tz", "Mars/Olympus"}, 1, []string{"--tz"}},
+		{[]string{"schedule", "create", model, "--kind", "monitor", "--cron", "0 9 * * *"}, 0, []string{scheduleID("monitor", model), "overlap skip"}},
+		{[]string{"schedule", "create", model, "--kind", "nightly"}, 2, nil},
 	})
 
 	// The three runs land as three versions, in day order.
