@@ -33,6 +33,8 @@ pf land --source email --days 6 --hillstrom "$SHARED/hillstrom.csv" --bad-day 4 
 
 say "2. The daily schedule: 06:00 UTC, overlap skip, 72 h catch-up; paused so only the backfill runs now"
 pf schedule create "$MODEL" --cron "0 6 * * *" --tz UTC || true
+pf schedule create "$MODEL" --kind monitor --cron "0 9 * * *" --tz UTC || true
+pf schedule pause "$MODEL" --kind monitor --note "demo: monitored by hand below"
 pf schedule pause "$MODEL" --note "demo: backfill only"
 pf schedule backfill "$MODEL" --from 2026-11-01 --to 2026-11-03 --wait 5m
 pf runs ls "$MODEL"
