@@ -17,8 +17,12 @@ import (
 	"github.com/promoflow/promoflow/app"
 )
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
 func main() {
 	cfg := app.FromEnv()
+	cfg.CodeVersion = app.CodeVersion(version)
 	cfg.BindFlags(flag.CommandLine)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: worker [flags]\n\nflags:\n")

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/debug"
+
+	"github.com/promoflow/promoflow/app"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -26,16 +27,5 @@ func init() {
 	})
 }
 
-// codeVersion names the code that is running: the build-time version and,
-// when the binary was built from a git checkout, its revision.
-func codeVersion() string {
-	v := version
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += "+" + s.Value[:12]
-			}
-		}
-	}
-	return v
-}
+// codeVersion names the running code (see app.CodeVersion).
+func codeVersion() string { return app.CodeVersion(version) }
