@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -122,6 +123,9 @@ func TestDailyRetrainEndToEnd(t *testing.T) {
 	}
 	if got := s.production(t); got != 1 {
 		t.Errorf("production after day 1 = %d, want 1", got)
+	}
+	if report, err := s.reg.Artifact(context.Background(), s.model, 1, registry.ReportArtifact); err != nil || !bytes.Contains(report, []byte("<svg")) {
+		t.Errorf("version 1 has no training report with charts (%d bytes, %v); steps %+v", len(report), err, first.Steps)
 	}
 
 	second := s.runDay(t, days[1])

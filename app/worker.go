@@ -133,6 +133,7 @@ func register(w sdkworker.Registry, a activitySet) {
 		workflows.ActFindRun:           a.models.FindFinishedRun,
 		workflows.ActScorePartition:    a.scoring.ScorePartition,
 		workflows.ActResolveAlias:      a.models.ResolveAlias,
+		workflows.ActWriteReport:       a.models.WriteReport,
 		workflows.ActComputeDrift:      a.drift.ComputeDrift,
 		workflows.ActRecordDrift:       a.drift.RecordDrift,
 		workflows.ActProductionMovedAt: a.drift.ProductionMovedAt,

@@ -24,6 +24,12 @@ if ! diff -u docs/cli.md .stack/cli.md.new; then
 	echo "docs/cli.md is stale: run scripts/cli-docs.sh and commit it" >&2
 	exit 1
 fi
+# Browser tests of the HTML reports and registry pages use Debian's Chromium.
+if ! command -v chromium >/dev/null && [[ $(id -u) -eq 0 ]]; then
+	echo "== installing Debian's chromium for the browser tests" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null 2>&1 ||
+		{ apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null; }
+fi
 echo "== go vet" >&2
 go vet ./...
 echo "== go test -race" >&2

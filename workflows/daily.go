@@ -184,6 +184,24 @@ func DailyRetrain(ctx workflow.Context, in DailyInput) (DailyResult, error) {
 		return fail(step, err)
 	}
 	res.Verdict = &v
+
+	// The training report (metrics, curves, coefficients, data quality and
+	// this verdict) goes next to the version. People read it; the decision
+	// does not wait on it, so a report that cannot be written is noted and
+	// the run goes on.
+	step = "report"
+	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
+	})
+	var rep ReportResult
+	if err := workflow.ExecuteActivity(rctx, ActWriteReport, ReportInput{Model: in.Model, Version: tr.Version}).Get(ctx, &rep); err != nil {
+		done(step, "failed", "report not written: "+errorMessage(err))
+	} else {
+		done(step, "ok", fmt.Sprintf("%s of version %d", rep.Artifact, tr.Version))
+	}
+	step = "validate"
 	if v.Production >= tr.Version {
 		// Automatic runs only move production forward; going back is a
 		// rollback, a person's or the monitor's decision.

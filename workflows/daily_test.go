@@ -60,6 +60,9 @@ func (f *fakeActs) register(env *testsuite.TestWorkflowEnvironment) {
 		f.moves = append(f.moves, in)
 		return MoveResult{Alias: in.Alias, From: 1, To: in.To}, nil
 	})
+	reg(ActWriteReport, func(ctx context.Context, in ReportInput) (ReportResult, error) {
+		return ReportResult{Artifact: "report.html"}, nil
+	})
 	reg(ActRecordRun, func(ctx context.Context, r RunRecord) error {
 		f.records = append(f.records, r)
 		return nil

@@ -15,6 +15,7 @@ const (
 	ActRollback    = "RollbackAlias"
 	ActRecordRun   = "RecordRun"
 	ActFindRun     = "FindFinishedRun"
+	ActWriteReport = "WriteReport"
 )
 
 // Search attribute names registered on the dev server by `make up`.
@@ -149,4 +150,20 @@ type StepOutcome struct {
 	Step   string
 	Status string // ok, skipped, failed, rejected, waiting
 	Detail string
+}
+
+// ReportInput asks for a version's training report.
+type ReportInput struct {
+	Model   string
+	Version int
+}
+
+// ReportResult says where the report is.
+type ReportResult struct {
+	// Artifact is the report's name in the version (report.html).
+	Artifact string
+	Bytes    int
+	// Existing is true when the version already had its report (a retry,
+	// or a report rendered earlier from data that changed since).
+	Existing bool
 }
