@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/promoflow
 
-.PHONY: build up down status demo test test-unit vet bench clean
+.PHONY: build up down status demo test test-unit test-faults vet bench clean
 
 build: ## build the promoflow binary into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/promoflow
@@ -24,6 +24,9 @@ demo: build ## start the stack and run a daily cycle on the bundled data
 
 test: ## vet and all tests (unit and integration) against the real stack
 	scripts/test.sh
+
+test-faults: ## faults, bad input and load against a stack instance of its own (docs/faults.md)
+	scripts/test-faults.sh
 
 test-unit: ## unit tests only, no servers
 	$(GO) test -race -short ./...

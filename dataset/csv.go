@@ -36,6 +36,7 @@ var (
 	ErrQuote        = errors.New(`extraneous or missing " in quoted field`)
 	ErrUnterminated = errors.New(`unterminated quoted field at end of input`)
 	ErrInvalidUTF8  = errors.New("invalid UTF-8")
+	ErrNUL          = errors.New("NUL byte (text may not contain one)")
 	ErrFieldTooLong = errors.New("field too long")
 	ErrDupHeader    = errors.New("duplicate column name in header")
 )
@@ -285,11 +286,14 @@ fields:
 			}
 		}
 	}
-	if !utf8.Valid(r.recBuf) {
+	if !utf8.Valid(r.recBuf) || bytes.IndexByte(r.recBuf, 0) >= 0 {
 		prev := 0
 		for i, e := range r.ends {
 			if !utf8.Valid(r.recBuf[prev:e]) {
 				return nil, &ParseError{Name: r.opts.Name, Line: r.lastStart, Column: i + 1, Err: ErrInvalidUTF8}
+			}
+			if bytes.IndexByte(r.recBuf[prev:e], 0) >= 0 {
+				return nil, &ParseError{Name: r.opts.Name, Line: r.lastStart, Column: i + 1, Err: ErrNUL}
 			}
 			prev = e
 		}

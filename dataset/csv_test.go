@@ -73,6 +73,7 @@ func TestReadErrors(t *testing.T) {
 		{"unterminated over lines", "a,b\n1,2\n3,\"x\ny\nz", Options{}, ErrUnterminated, 5, 2, ":5:"},
 		{"invalid utf8", "a,b\n1,\xff\n", Options{Name: "u.csv"}, ErrInvalidUTF8, 2, 2, "u.csv:2: column 2: invalid UTF-8"},
 		{"invalid utf8 in header", "a,\xc3\n", Options{}, ErrInvalidUTF8, 1, 2, "column 2"},
+		{"NUL byte", "a,b\n1,x\x00y\n", Options{Name: "n.csv"}, ErrNUL, 2, 2, "n.csv:2: column 2: NUL byte"},
 		{"field too long", "a,b\n1,12345\n", Options{MaxFieldBytes: 4}, ErrFieldTooLong, 2, 2, "too long"},
 		{"quoted field too long", "a,b\n1,\"12\n345\"\n", Options{MaxFieldBytes: 4}, ErrFieldTooLong, 3, 2, "too long"},
 		{"duplicate header", "a,b,a\n1,2,3\n", Options{}, ErrDupHeader, 1, 3, "duplicate"},

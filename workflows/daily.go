@@ -70,7 +70,7 @@ func shortOpts() workflow.ActivityOptions {
 func dataOpts() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    20 * time.Second, // activities heartbeat every few seconds; a dead worker is noticed fast
 		RetryPolicy:         retryPolicy(),
 	}
 }

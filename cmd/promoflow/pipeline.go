@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/workflows"
 )
 
@@ -128,26 +129,23 @@ func runPromote(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer tc.Close()
 	in := workflows.PromoteInput{Model: model, Version: *version, Actor: *actor, Reason: *reason, Force: *force}
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.PromoteWorkflowID(model),
-		TaskQueue:                cfg.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}, "Promote", in)
+	run, err := tc.ExecuteWorkflow(ctx, serialisedStart(model, cfg.TaskQueue), "Promote", in)
 	if err != nil {
-		var started *serviceerror.WorkflowExecutionAlreadyStarted
-		if errors.As(err, &started) {
-			return fmt.Errorf("another promotion of %s is running (workflow %s); promotions of one model are serialised, try again when it ends", model, workflows.PromoteWorkflowID(model))
-		}
-		return fmt.Errorf("start promotion: %w", err)
+		err = refusedStart(model, err)
+		recordRefusal(ctx, "promote", model, *version, *actor, *reason, err)
+		return err
 	}
 	var res workflows.PromoteResult
 	if err := run.Get(ctx, &res); err != nil {
-		return fmt.Errorf("promote %s v%d: %w", model, *version, err)
+		err = fmt.Errorf("promote %s v%d: %w", model, *version, err)
+		recordRefusal(ctx, "promote", model, *version, *actor, *reason, err)
+		return err
 	}
 	if !res.Promoted {
-		fmt.Fprintf(stdout, "%s v%d NOT promoted: gate failed %s\n", model, *version, strings.Join(res.Verdict.Failed(), ", "))
-		return errors.New("gate refused the promotion")
+		err := fmt.Errorf("gate refused the promotion: failed %s", strings.Join(res.Verdict.Failed(), ", "))
+		recordRefusal(ctx, "promote", model, *version, *actor, *reason, err)
+		fmt.Fprintf(stdout, "%s v%d NOT promoted: %v\n", model, *version, err)
+		return err
 	}
 	_, err = fmt.Fprintf(stdout, "%s production %d → %d (by %s: %s)\n", model, res.Move.From, res.Move.To, *actor, *reason)
 	return err
@@ -212,18 +210,18 @@ func runRollback(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer tc.Close()
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.PromoteWorkflowID(model),
-		TaskQueue:                cfg.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		RetryPolicy:              &temporal.RetryPolicy{MaximumAttempts: 1},
-	}, "Rollback", workflows.RollbackInput{Model: model, To: *to, Actor: *actor, Reason: *reason})
+	run, err := tc.ExecuteWorkflow(ctx, serialisedStart(model, cfg.TaskQueue), "Rollback",
+		workflows.RollbackInput{Model: model, To: *to, Actor: *actor, Reason: *reason})
 	if err != nil {
-		return fmt.Errorf("start rollback: %w", err)
+		err = refusedStart(model, err)
+		recordRefusal(ctx, "rollback", model, *to, *actor, *reason, err)
+		return err
 	}
 	var mv workflows.MoveResult
 	if err := run.Get(ctx, &mv); err != nil {
-		return fmt.Errorf("rollback %s: %w", model, err)
+		err = fmt.Errorf("rollback %s: %w", model, err)
+		recordRefusal(ctx, "rollback", model, *to, *actor, *reason, err)
+		return err
 	}
 	_, err = fmt.Fprintf(stdout, "%s production %d → %d (by %s: %s)\n", model, mv.From, mv.To, *actor, *reason)
 	return err
@@ -306,4 +304,49 @@ func runScore(ctx context.Context, args []string, stdout io.Writer) error {
 	_, err = fmt.Fprintf(stdout, "%s %s: %d customers scored with v%d in %d partitions (%d rows written)\n",
 		model, *day, res.Rows, res.Version, res.Partitions, res.Written)
 	return err
+}
+
+// serialisedStart starts a model's manual promotion or rollback under the
+// model's one promote-<model> workflow id: while one runs, another start
+// is refused with an error (not attached to the running one), so two
+// engineers never both think they moved production.
+func serialisedStart(model, taskQueue string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                                       workflows.PromoteWorkflowID(model),
+		TaskQueue:                                taskQueue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		RetryPolicy:                              &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
+}
+
+// refusedStart explains a start that Temporal refused.
+func refusedStart(model string, err error) error {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return fmt.Errorf("another promotion or rollback of %s is running (workflow %s); they are serialised per model, try again when it ends",
+			model, workflows.PromoteWorkflowID(model))
+	}
+	return fmt.Errorf("start: %w", err)
+}
+
+// recordRefusal puts a refused manual change in the audit log, so the log
+// shows every attempt and not only the moves that happened. Without a
+// database it warns and goes on: the refusal itself was already told.
+func recordRefusal(ctx context.Context, action, model string, version int, actor, reason string, why error) {
+	s, err := openStore(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "promoflow: refused %s not recorded in the audit log: %v\n", action, err)
+		return
+	}
+	defer s.Close()
+	detail, _ := json.Marshal(map[string]string{"refused": why.Error()})
+	_, err = s.RecordAudit(ctx, store.AuditEntry{
+		Actor: actor, Action: action + "-refused", Model: model, Alias: "production", ToVersion: version,
+		Reason: reason, MoveID: fmt.Sprintf("refused-%s-%d", action, time.Now().UnixNano()), Detail: detail,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "promoflow: refused %s not recorded in the audit log: %v\n", action, err)
+	}
 }
