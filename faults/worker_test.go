@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/synth"
 	"github.com/promoflow/promoflow/workflows"
 )
@@ -36,13 +37,20 @@ func prepareDays(t *testing.T, ctx context.Context, e *testEnv) (last string, ro
 
 // TestWorkerKilledMidTraining SIGKILLs the worker process while TrainModel
 // runs and starts a new one: Temporal retries the activity once the
-// heartbeat timeout (1 min, workflows.dataOpts) notices the dead worker,
+// heartbeat timeout (20 s, workflows.dataOpts) notices the dead worker,
 // the run completes, and exactly one model version is registered.
 func TestWorkerKilledMidTraining(t *testing.T) {
 	requireFaultStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	e := newTestEnv(t, false)
+	// A wide grid (12 C × 3 selection thresholds, then the refit) keeps
+	// TrainModel busy for seconds, so the kill lands in it. Unweighted
+	// classes keep the model calibrated enough for the gate.
+	cfg := stacktest.ModelConfig(e.model, false)
+	cfg["train"] = map[string]any{"seed": 7, "c": []float64{0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300},
+		"balanced": []bool{false}, "select_thresholds": []float64{0, 0.005, 0.01}}
+	stacktest.WriteConfig(t, e.env["PROMOFLOW_CONFIG_DIR"], e.model, cfg)
 	w := e.startWorker(t)
 	day, rows := prepareDays(t, ctx, e)
 
@@ -51,7 +59,7 @@ func TestWorkerKilledMidTraining(t *testing.T) {
 	e.waitStep(t, ctx, run.GetID(), "train")
 	// The step flips when the workflow schedules TrainModel; give the
 	// worker a moment to load the window and start fitting.
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(700 * time.Millisecond)
 
 	t.Log("phase 2: SIGKILL the worker mid-training")
 	killedAt := time.Now()

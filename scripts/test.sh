@@ -37,6 +37,8 @@ mkdir -p .stack/logs
 go test -race -count=1 -timeout 20m ./... 2>&1 | tee .stack/logs/go-test.log
 echo "== no secret in any log or test output" >&2
 scripts/check-secrets.sh .stack/logs/* .stack/pg/postgres.log
+echo "== faults, bad input and load (a stack instance of its own; docs/faults.md)" >&2
+scripts/test-faults.sh
 if ((started)); then
 	echo "== stopping the stack this run started" >&2
 fi

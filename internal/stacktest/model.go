@@ -10,11 +10,10 @@ import (
 	"github.com/promoflow/promoflow/synth"
 )
 
-// WriteModelConfig writes dir/<model>.yaml: a model fed by the source of the
+// ModelConfig is the configuration of a model fed by the source of the
 // same name with synth's schema, a three-day window and gate limits that
 // synth's data passes; approval makes promotions wait for a person.
-func WriteModelConfig(t testing.TB, dir, model string, approval bool) {
-	t.Helper()
+func ModelConfig(model string, approval bool) map[string]any {
 	cfg := map[string]any{
 		"name": model, "source": model, "window_days": 3,
 		"clean": map[string]any{"schema": synth.Schema(), "max_rows_per_customer_day": 5},
@@ -24,6 +23,18 @@ func WriteModelConfig(t testing.TB, dir, model string, approval bool) {
 	if approval {
 		cfg["approval"] = map[string]any{"required": true, "timeout": "10m"}
 	}
+	return cfg
+}
+
+// WriteModelConfig writes dir/<model>.yaml with ModelConfig.
+func WriteModelConfig(t testing.TB, dir, model string, approval bool) {
+	t.Helper()
+	WriteConfig(t, dir, model, ModelConfig(model, approval))
+}
+
+// WriteConfig writes cfg as dir/<model>.yaml.
+func WriteConfig(t testing.TB, dir, model string, cfg map[string]any) {
+	t.Helper()
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
