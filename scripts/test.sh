@@ -35,10 +35,12 @@ go vet ./...
 echo "== go test -race" >&2
 mkdir -p .stack/logs
 go test -race -count=1 -timeout 20m ./... 2>&1 | tee .stack/logs/go-test.log
+echo "== faults, bad input and load (a stack instance of its own; docs/faults.md)" >&2
+scripts/test-faults.sh 2>&1 | tee .stack/logs/faults.log
 echo "== no secret in any log or test output" >&2
 scripts/check-secrets.sh .stack/logs/* .stack/pg/postgres.log
-echo "== faults, bad input and load (a stack instance of its own; docs/faults.md)" >&2
-scripts/test-faults.sh
+faults_dir=${PROMOFLOW_FAULTS_STACK_DIR:-${TMPDIR:-/tmp}/promoflow-faults-$(id -u)}
+PROMOFLOW_STACK_DIR=$faults_dir scripts/check-secrets.sh "$faults_dir"/logs/* .stack/logs/*
 if ((started)); then
 	echo "== stopping the stack this run started" >&2
 fi
