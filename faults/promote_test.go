@@ -158,7 +158,7 @@ func TestConcurrentPromotions(t *testing.T) {
 		t.Errorf("both commands exited 0, but production is v%d: %s was told %q although %s's version went in. "+
 			"runPromote's ExecuteWorkflow lacks WorkflowExecutionErrorWhenAlreadyStarted: true, so the SDK attaches the "+
 			"second start to the running workflow instead of refusing it", prod, people[loser].actor, results[loser].output, people[winner].actor)
-	} else if want := "another promotion or rollback of " + e.model + " is running"; !strings.Contains(results[loser].output, want) {
+	} else if want := "another promotion or rollback is running for " + e.model; !strings.Contains(results[loser].output, want) {
 		t.Errorf("%s was told %q, want it to say %q", people[loser].actor, results[loser].output, want)
 	}
 

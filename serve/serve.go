@@ -59,6 +59,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/promoflow/promoflow/learn"
+	"github.com/promoflow/promoflow/manual"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/schema"
 	"github.com/promoflow/promoflow/store"
@@ -91,6 +92,9 @@ type Config struct {
 	LogBuffer int
 	LogBatch  int
 	LogFlush  time.Duration
+	// Changer, when set, lets admin tokens promote, approve and roll back
+	// through the API; nil answers those routes with 503.
+	Changer *manual.Changer
 	// Logger receives the service's own log (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -213,6 +217,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/models/{model}/reload", s.instrument("reload", RoleAdmin, s.handleReload))
 	mux.Handle("GET /v1/models", s.instrument("models", RoleRead, s.handleModels))
 	mux.Handle("POST /v1/allocate", s.instrument("allocate", RoleScore, s.handleAllocate))
+	s.mountPeople(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

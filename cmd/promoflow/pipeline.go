@@ -13,12 +13,10 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/promoflow/promoflow/app"
-	"github.com/promoflow/promoflow/store"
+	"github.com/promoflow/promoflow/manual"
 	"github.com/promoflow/promoflow/workflows"
 )
 
@@ -123,28 +121,17 @@ func runPromote(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("need MODEL, --version and --reason: %w", errUsage)
 	}
-	tc, err := cfg.Temporal()
+	ch, done, err := changer(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-	in := workflows.PromoteInput{Model: model, Version: *version, Actor: *actor, Reason: *reason, Force: *force}
-	run, err := tc.ExecuteWorkflow(ctx, serialisedStart(model, cfg.TaskQueue), "Promote", in)
+	defer done()
+	res, err := ch.Promote(ctx, workflows.PromoteInput{Model: model, Version: *version, Actor: *actor, Reason: *reason, Force: *force})
 	if err != nil {
-		err = refusedStart(model, err)
-		recordRefusal(ctx, "promote", model, *version, *actor, *reason, err)
-		return err
-	}
-	var res workflows.PromoteResult
-	if err := run.Get(ctx, &res); err != nil {
-		err = fmt.Errorf("promote %s v%d: %w", model, *version, err)
-		recordRefusal(ctx, "promote", model, *version, *actor, *reason, err)
-		return err
-	}
-	if !res.Promoted {
-		err := fmt.Errorf("gate refused the promotion: failed %s", strings.Join(res.Verdict.Failed(), ", "))
-		recordRefusal(ctx, "promote", model, *version, *actor, *reason, err)
-		fmt.Fprintf(stdout, "%s v%d NOT promoted: %v\n", model, *version, err)
+		var ge *manual.GateError
+		if errors.As(err, &ge) {
+			fmt.Fprintf(stdout, "%s v%d NOT promoted: %v\n", model, *version, err)
+		}
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "%s production %d → %d (by %s: %s)\n", model, res.Move.From, res.Move.To, *actor, *reason)
@@ -170,23 +157,14 @@ func runApprove(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("need --run (or MODEL and --day) and --version: %w", errUsage)
 	}
-	tc, err := cfg.Temporal()
+	ch, done, err := changer(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-	h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   id,
-		UpdateName:   workflows.UpdateApprove,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args:         []any{workflows.ApproveRequest{Version: *version, Actor: *actor, Reason: *reason}},
-	})
+	defer done()
+	v, err := ch.Approve(ctx, id, workflows.ApproveRequest{Version: *version, Actor: *actor, Reason: *reason})
 	if err != nil {
-		return fmt.Errorf("approve %s: %w", id, err)
-	}
-	var v int
-	if err := h.Get(ctx, &v); err != nil {
-		return fmt.Errorf("approve %s: %w", id, err)
+		return err
 	}
 	_, err = fmt.Fprintf(stdout, "approved version %d of run %s (by %s: %s)\n", v, id, *actor, *reason)
 	return err
@@ -205,22 +183,13 @@ func runRollback(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("need MODEL and --reason: %w", errUsage)
 	}
-	tc, err := cfg.Temporal()
+	ch, done, err := changer(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-	run, err := tc.ExecuteWorkflow(ctx, serialisedStart(model, cfg.TaskQueue), "Rollback",
-		workflows.RollbackInput{Model: model, To: *to, Actor: *actor, Reason: *reason})
+	defer done()
+	mv, err := ch.Rollback(ctx, workflows.RollbackInput{Model: model, To: *to, Actor: *actor, Reason: *reason})
 	if err != nil {
-		err = refusedStart(model, err)
-		recordRefusal(ctx, "rollback", model, *to, *actor, *reason, err)
-		return err
-	}
-	var mv workflows.MoveResult
-	if err := run.Get(ctx, &mv); err != nil {
-		err = fmt.Errorf("rollback %s: %w", model, err)
-		recordRefusal(ctx, "rollback", model, *to, *actor, *reason, err)
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "%s production %d → %d (by %s: %s)\n", model, mv.From, mv.To, *actor, *reason)
@@ -306,47 +275,23 @@ func runScore(ctx context.Context, args []string, stdout io.Writer) error {
 	return err
 }
 
-// serialisedStart starts a model's manual promotion or rollback under the
-// model's one promote-<model> workflow id: while one runs, another start
-// is refused with an error (not attached to the running one), so two
-// engineers never both think they moved production.
-func serialisedStart(model, taskQueue string) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                                       workflows.PromoteWorkflowID(model),
-		TaskQueue:                                taskQueue,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		RetryPolicy:                              &temporal.RetryPolicy{MaximumAttempts: 1},
-	}
-}
-
-// refusedStart explains a start that Temporal refused.
-func refusedStart(model string, err error) error {
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return fmt.Errorf("another promotion or rollback of %s is running (workflow %s); they are serialised per model, try again when it ends",
-			model, workflows.PromoteWorkflowID(model))
-	}
-	return fmt.Errorf("start: %w", err)
-}
-
-// recordRefusal puts a refused manual change in the audit log, so the log
-// shows every attempt and not only the moves that happened. Without a
-// database it warns and goes on: the refusal itself was already told.
-func recordRefusal(ctx context.Context, action, model string, version int, actor, reason string, why error) {
-	s, err := openStore(ctx)
+// changer connects a manual.Changer: Temporal, and PostgreSQL for the audit
+// of refused attempts when PROMOFLOW_PG_URL is set.
+func changer(ctx context.Context, cfg *app.Config) (*manual.Changer, func(), error) {
+	tc, err := cfg.Temporal()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "promoflow: refused %s not recorded in the audit log: %v\n", action, err)
-		return
+		return nil, nil, err
 	}
-	defer s.Close()
-	detail, _ := json.Marshal(map[string]string{"refused": why.Error()})
-	_, err = s.RecordAudit(ctx, store.AuditEntry{
-		Actor: actor, Action: action + "-refused", Model: model, Alias: "production", ToVersion: version,
-		Reason: reason, MoveID: fmt.Sprintf("refused-%s-%d", action, time.Now().UnixNano()), Detail: detail,
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "promoflow: refused %s not recorded in the audit log: %v\n", action, err)
+	ch := &manual.Changer{Temporal: tc, TaskQueue: cfg.TaskQueue}
+	if s, err := openStore(ctx); err == nil {
+		ch.Audit = s
+	} else {
+		fmt.Fprintf(os.Stderr, "promoflow: refused attempts will not be audited: %v\n", err)
 	}
+	return ch, func() {
+		tc.Close()
+		if ch.Audit != nil {
+			ch.Audit.Close()
+		}
+	}, nil
 }

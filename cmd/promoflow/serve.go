@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/manual"
 	"github.com/promoflow/promoflow/serve"
 	"github.com/promoflow/promoflow/store"
 )
@@ -32,6 +33,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	maxBody := fs.Int64("max-body", 1<<20, "largest request body in bytes")
 	sample := fs.Float64("log-sample", 1, "fraction of scored requests logged to PostgreSQL")
 	noLog := fs.Bool("no-log", false, "do not log scored requests (no PostgreSQL needed)")
+	people := fs.Bool("people", true, "let admin tokens promote, approve and roll back through the API (needs Temporal)")
+	fs.StringVar(&cfg.TemporalAddress, "temporal", cfg.TemporalAddress, "Temporal frontend host:port (for --people)")
 	fs.StringVar(&cfg.MinIOEndpoint, "minio", cfg.MinIOEndpoint, "MinIO host:port")
 	fs.StringVar(&cfg.Bucket, "bucket", cfg.Bucket, "MinIO bucket of the registry")
 	fs.Usage = func() {
@@ -71,6 +74,14 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		scfg.Store = st
+	}
+	if *people {
+		tc, err := cfg.Temporal()
+		if err != nil {
+			return err
+		}
+		defer tc.Close()
+		scfg.Changer = &manual.Changer{Temporal: tc, TaskQueue: cfg.TaskQueue, Audit: scfg.Store}
 	}
 	preg := prometheus.NewRegistry()
 	preg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
