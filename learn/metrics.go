@@ -42,7 +42,6 @@ func ROCAUC(y, p []float64) float64 {
 // over the distinct score thresholds, highest first. It is NaN when y has no
 // positive.
 func AveragePrecision(y, p []float64) float64 {
-	idx := sortedIndex(p, true)
 	var npos float64
 	for _, v := range y {
 		if v == 1 {
@@ -52,7 +51,48 @@ func AveragePrecision(y, p []float64) float64 {
 	if npos == 0 {
 		return math.NaN()
 	}
-	var tp, fp, ap, prevR float64
+	var ap, prevR float64
+	thresholds(y, p, func(tp, fp float64) {
+		r := tp / npos
+		ap += (r - prevR) * tp / (tp + fp)
+		prevR = r
+	})
+	return ap
+}
+
+// ROCCurve returns the ROC curve of scores p for 0/1 labels y: rows are
+// ranked by p, highest first, and after each group of tied scores the
+// point (false positive rate, true positive rate) is added, starting at
+// (0, 0) and ending at (1, 1), as scikit-learn's roc_curve with
+// drop_intermediate=False. Both rates stay 0 for a class with no rows.
+func ROCCurve(y, p []float64) (fpr, tpr []float64) {
+	var npos, nneg float64
+	for _, v := range y {
+		if v == 1 {
+			npos++
+		} else {
+			nneg++
+		}
+	}
+	rate := func(a, n float64) float64 {
+		if n == 0 {
+			return 0
+		}
+		return a / n
+	}
+	fpr, tpr = []float64{0}, []float64{0}
+	thresholds(y, p, func(tp, fp float64) {
+		fpr = append(fpr, rate(fp, nneg))
+		tpr = append(tpr, rate(tp, npos))
+	})
+	return fpr, tpr
+}
+
+// thresholds ranks rows by p, highest first, and calls at after each group
+// of tied scores with the true and false positives above that threshold.
+func thresholds(y, p []float64, at func(tp, fp float64)) {
+	idx := sortedIndex(p, true)
+	var tp, fp float64
 	for i := 0; i < len(idx); {
 		j := i
 		for j < len(idx) && p[idx[j]] == p[idx[i]] {
@@ -63,12 +103,9 @@ func AveragePrecision(y, p []float64) float64 {
 			}
 			j++
 		}
-		r := tp / npos
-		ap += (r - prevR) * tp / (tp + fp)
-		prevR = r
+		at(tp, fp)
 		i = j
 	}
-	return ap
 }
 
 // LogLoss returns the mean negative log-likelihood, with p clipped to

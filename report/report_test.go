@@ -14,29 +14,6 @@ import (
 	"github.com/promoflow/promoflow/store"
 )
 
-func TestROCCurve(t *testing.T) {
-	tests := []struct {
-		name     string
-		y, p     []float64
-		fpr, tpr []float64
-	}{
-		// Ranked 0.9(+) 0.8(−) 0.7(+) 0.1(−): after each row the rates are
-		// (0, ½), (½, ½), (½, 1), (1, 1).
-		{"distinct", []float64{1, 0, 1, 0}, []float64{0.9, 0.8, 0.7, 0.1}, []float64{0, 0, 0.5, 0.5, 1}, []float64{0, 0.5, 0.5, 1, 1}},
-		// A tie of one positive and one negative moves diagonally at once.
-		{"tied", []float64{1, 0, 0}, []float64{0.5, 0.5, 0.2}, []float64{0, 0.5, 1}, []float64{0, 1, 1}},
-		{"one class", []float64{1, 1}, []float64{0.3, 0.6}, []float64{0, 0, 0}, []float64{0, 0.5, 1}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fpr, tpr := rocCurve(tt.y, tt.p)
-			if !slices.Equal(fpr, tt.fpr) || !slices.Equal(tpr, tt.tpr) {
-				t.Errorf("rocCurve = %v, %v; want %v, %v", fpr, tpr, tt.fpr, tt.tpr)
-			}
-		})
-	}
-}
-
 func TestBinLabels(t *testing.T) {
 	tests := []struct {
 		name    string

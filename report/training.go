@@ -183,7 +183,7 @@ func rocOf(t Training) (template.HTML, error) {
 	if t.Rows == nil || len(t.Rows.Y) == 0 {
 		return "", fmt.Errorf("no scored holdout rows")
 	}
-	fpr, tpr := rocCurve(t.Rows.Y, t.Rows.Challenger)
+	fpr, tpr := learn.ROCCurve(t.Rows.Y, t.Rows.Challenger)
 	return rocChart(fpr, tpr, learn.ROCAUC(t.Rows.Y, t.Rows.Challenger))
 }
 
