@@ -53,16 +53,9 @@ func runDaily(ctx context.Context, args []string, stdout io.Writer) error {
 	day := fs.String("day", "", "day to run (yyyy-mm-dd)")
 	noCache := fs.Bool("no-cache", false, "retrain even if identical data and configuration already produced a version")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	model, rest := positional(args)
-	if err := parseFlags(fs, rest); err != nil {
+	model, err := modelDayArgs(fs, args, day)
+	if err != nil {
 		return err
-	}
-	if model == "" || *day == "" {
-		fs.Usage()
-		return errUsage
-	}
-	if _, err := time.Parse(time.DateOnly, *day); err != nil {
-		return fmt.Errorf("--day %q: want yyyy-mm-dd", *day)
 	}
 	tc, err := cfg.Temporal()
 	if err != nil {
@@ -199,32 +192,14 @@ func runRollback(ctx context.Context, args []string, stdout io.Writer) error {
 func runMonitor(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg, fs := configFlagSet("monitor", "MODEL --day YYYY-MM-DD")
 	day := fs.String("day", "", "day whose clean data to check (yyyy-mm-dd)")
-	model, rest := positional(args)
-	if err := parseFlags(fs, rest); err != nil {
-		return err
-	}
-	if model == "" || *day == "" {
-		fs.Usage()
-		return fmt.Errorf("need MODEL and --day: %w", errUsage)
-	}
-	if _, err := time.Parse(time.DateOnly, *day); err != nil {
-		return fmt.Errorf("--day %q: want yyyy-mm-dd", *day)
-	}
-	tc, err := cfg.Temporal()
+	model, err := modelDayArgs(fs, args, day)
 	if err != nil {
 		return err
-	}
-	defer tc.Close()
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.MonitorWorkflowID(model, *day), TaskQueue: cfg.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, "MonitorDrift", workflows.MonitorInput{Model: model, Day: *day})
-	if err != nil {
-		return fmt.Errorf("start monitor: %w", err)
 	}
 	var res workflows.MonitorResult
-	if err := run.Get(ctx, &res); err != nil {
-		return fmt.Errorf("monitor %s %s: %w", model, *day, err)
+	if err := executeAndWait(ctx, cfg, workflows.MonitorWorkflowID(model, *day), "MonitorDrift",
+		workflows.MonitorInput{Model: model, Day: *day}, &res); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "%s %s: production v%d, %d breaches, %d in a row\n", model, *day, res.Version, len(res.Breaches), res.Streak)
 	for _, b := range res.Breaches {
@@ -243,32 +218,17 @@ func runScore(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg, fs := configFlagSet("score", "MODEL --day YYYY-MM-DD [--partitions N]")
 	day := fs.String("day", "", "day whose clean customers to score (yyyy-mm-dd)")
 	parts := fs.Int("partitions", 4, "partitions scored side by side (by a hash of the customer id)")
-	model, rest := positional(args)
-	if err := parseFlags(fs, rest); err != nil {
-		return err
-	}
-	if model == "" || *day == "" || *parts < 1 {
-		fs.Usage()
-		return fmt.Errorf("need MODEL, --day and --partitions >= 1: %w", errUsage)
-	}
-	if _, err := time.Parse(time.DateOnly, *day); err != nil {
-		return fmt.Errorf("--day %q: want yyyy-mm-dd", *day)
-	}
-	tc, err := cfg.Temporal()
+	model, err := modelDayArgs(fs, args, day)
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.ScoreWorkflowID(model, *day), TaskQueue: cfg.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, "ScoreDay", workflows.ScoreDayInput{Model: model, Day: *day, Partitions: *parts})
-	if err != nil {
-		return fmt.Errorf("start scoring: %w", err)
+	if *parts < 1 {
+		return fmt.Errorf("--partitions %d: want at least 1: %w", *parts, errUsage)
 	}
 	var res workflows.ScoreDayResult
-	if err := run.Get(ctx, &res); err != nil {
-		return fmt.Errorf("score %s %s: %w", model, *day, err)
+	if err := executeAndWait(ctx, cfg, workflows.ScoreWorkflowID(model, *day), "ScoreDay",
+		workflows.ScoreDayInput{Model: model, Day: *day, Partitions: *parts}, &res); err != nil {
+		return err
 	}
 	_, err = fmt.Fprintf(stdout, "%s %s: %d customers scored with v%d in %d partitions (%d rows written)\n",
 		model, *day, res.Rows, res.Version, res.Partitions, res.Written)
@@ -294,4 +254,41 @@ func changer(ctx context.Context, cfg *app.Config) (*manual.Changer, func(), err
 			ch.Audit.Close()
 		}
 	}, nil
+}
+
+// modelDayArgs parses "MODEL --day YYYY-MM-DD [flags]" into the model and
+// *day, refusing a missing model or a malformed day.
+func modelDayArgs(fs *flag.FlagSet, args []string, day *string) (string, error) {
+	model, rest := positional(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return "", err
+	}
+	if model == "" || *day == "" {
+		fs.Usage()
+		return "", fmt.Errorf("need MODEL and --day: %w", errUsage)
+	}
+	if _, err := time.Parse(time.DateOnly, *day); err != nil {
+		return "", fmt.Errorf("--day %q: want yyyy-mm-dd", *day)
+	}
+	return model, nil
+}
+
+// executeAndWait starts the workflow with id — or joins the run already
+// going under it — and waits for its result in out.
+func executeAndWait(ctx context.Context, cfg *app.Config, id, workflow string, in, out any) error {
+	tc, err := cfg.Temporal()
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: cfg.TaskQueue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflow, in)
+	if err != nil {
+		return fmt.Errorf("start %s %s: %w", workflow, id, err)
+	}
+	if err := run.Get(ctx, out); err != nil {
+		return fmt.Errorf("%s %s: %w", workflow, id, err)
+	}
+	return nil
 }

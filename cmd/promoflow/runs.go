@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"go.temporal.io/sdk/client"
 
 	"github.com/promoflow/promoflow/config"
 	"github.com/promoflow/promoflow/workflows"
@@ -124,20 +123,10 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		keys = []string{key}
 	}
-	tc, err := cfg.Temporal()
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.IngestWorkflowID(mc.Name, *day), TaskQueue: cfg.TaskQueue,
-	}, "IngestDay", workflows.IngestDayInput{Model: mc.Name, Day: *day, Keys: keys})
-	if err != nil {
-		return fmt.Errorf("start ingest: %w", err)
-	}
 	var res workflows.IngestDayResult
-	if err := run.Get(ctx, &res); err != nil {
-		return fmt.Errorf("ingest %s %s: %w", *source, *day, err)
+	if err := executeAndWait(ctx, cfg, workflows.IngestWorkflowID(mc.Name, *day), "IngestDay",
+		workflows.IngestDayInput{Model: mc.Name, Day: *day, Keys: keys}, &res); err != nil {
+		return err
 	}
 	_, err = fmt.Fprintf(stdout, "%s %s: %s; clean: %d in = %d clean + %d quarantined %v\n", *source, *day, res.Ingest,
 		res.Clean.RowsIn, res.Clean.Clean, res.Clean.Quarantined, res.Clean.ByRule)
