@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -48,11 +49,33 @@ func scheduledAction(kind, model, taskQueue string) (*client.ScheduleWorkflowAct
 }
 
 func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stdout, "usage: promoflow schedule create|ls|pause|unpause|trigger|backfill ...")
-		return errUsage
+	const usage = `usage: promoflow schedule <subcommand> MODEL [flags]
+
+subcommands:
+  create    a model's schedule (--kind daily: DailyRetrain, --kind monitor: MonitorDrift),
+            cron in a time zone, overlap skip, catch-up window
+  ls        every schedule with its state and next run
+  pause     stop starting runs (--note why)
+  unpause   start runs again
+  trigger   start a run now
+  backfill  run the days --from..--to in order, one at a time (--wait to follow them)
+
+Run 'promoflow schedule create -h' for the flags.
+`
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(os.Stderr, usage)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return flag.ErrHelp
 	}
 	sub, args := args[0], args[1:]
+	switch sub {
+	case "create", "ls", "pause", "unpause", "trigger", "backfill":
+	default:
+		fmt.Fprintf(os.Stderr, "promoflow schedule: unknown subcommand %q\n\n%s", sub, usage)
+		return errUsage
+	}
 	cfg, fs := configFlagSet("schedule "+sub, "MODEL [flags]")
 	cron := fs.String("cron", "0 6 * * *", "cron spec of the daily run (create)")
 	tz := fs.String("tz", "UTC", "IANA time zone of the cron spec (create)")

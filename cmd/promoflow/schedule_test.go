@@ -54,6 +54,8 @@ func TestScheduleBackfill(t *testing.T) {
 		{[]string{"schedule", "create", model + "x", "--tz", "Mars/Olympus"}, 1, []string{"--tz"}},
 		{[]string{"schedule", "create", model, "--kind", "monitor", "--cron", "0 9 * * *"}, 0, []string{scheduleID("monitor", model), "overlap skip"}},
 		{[]string{"schedule", "create", model, "--kind", "nightly"}, 2, nil},
+		{[]string{"schedule", "frobnicate", model}, 2, nil},
+		{[]string{"schedule", "-h"}, 0, nil},
 	})
 
 	// The three runs land as three versions, in day order.
