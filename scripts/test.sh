@@ -15,6 +15,9 @@ fi
 # shellcheck disable=SC1091
 . .stack/env
 export PROMOFLOW_REQUIRE_STACK=1
+# Browser tests keep their screenshots here (test artefacts).
+export PROMOFLOW_ARTIFACTS=${PROMOFLOW_ARTIFACTS:-$ROOT/.stack/artifacts}
+mkdir -p "$PROMOFLOW_ARTIFACTS"
 
 echo "== promtool: Prometheus config, alert rules and their unit tests" >&2
 scripts/promtool.sh
