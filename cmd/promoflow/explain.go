@@ -42,15 +42,7 @@ type explanation struct {
 func runExplain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("explain", "MODEL[@ALIAS|/VERSION] [--json]  (default alias: production)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	arg, rest := positional(args)
-	if err := parseFlags(fs, rest); err != nil {
-		return err
-	}
-	if arg == "" {
-		fs.Usage()
-		return errUsage
-	}
-	ref, err := registry.ParseRef(arg)
+	ref, err := refArg(fs, args)
 	if err != nil {
 		return err
 	}

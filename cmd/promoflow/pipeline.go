@@ -17,6 +17,7 @@ import (
 
 	"github.com/promoflow/promoflow/app"
 	"github.com/promoflow/promoflow/manual"
+	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/workflows"
 )
 
@@ -46,6 +47,20 @@ func positional(args []string) (string, []string) {
 		return args[0], args[1:]
 	}
 	return "", args
+}
+
+// refArg parses "REF [flags]" where REF names a version (MODEL, MODEL/N or
+// MODEL@ALIAS), refusing a missing or malformed one.
+func refArg(fs *flag.FlagSet, args []string) (registry.Ref, error) {
+	arg, rest := positional(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return registry.Ref{}, err
+	}
+	if arg == "" {
+		fs.Usage()
+		return registry.Ref{}, errUsage
+	}
+	return registry.ParseRef(arg)
 }
 
 func runDaily(ctx context.Context, args []string, stdout io.Writer) error {

@@ -9,7 +9,6 @@ import (
 	"github.com/promoflow/promoflow/activities"
 	"github.com/promoflow/promoflow/app"
 	"github.com/promoflow/promoflow/config"
-	"github.com/promoflow/promoflow/registry"
 )
 
 func init() {
@@ -23,15 +22,7 @@ func runReproduce(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("reproduce", "MODEL/VERSION|MODEL@ALIAS [--source NAME] [--json]")
 	source := fs.String("source", "", "source of the model's data (default: from the model's configuration)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	arg, rest := positional(args)
-	if err := parseFlags(fs, rest); err != nil {
-		return err
-	}
-	if arg == "" {
-		fs.Usage()
-		return errUsage
-	}
-	ref, err := registry.ParseRef(arg)
+	ref, err := refArg(fs, args)
 	if err != nil {
 		return err
 	}
