@@ -21,7 +21,10 @@ func init() {
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
-			_, err := fmt.Fprintf(stdout, "promoflow %s (%s, %s)\n", codeVersion(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
+			if _, err := fmt.Fprintf(stdout, "promoflow %s (%s, %s)\n", codeVersion(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(stdout, "code identity: %s\n", codeIdentity())
 			return err
 		},
 	})
@@ -29,3 +32,12 @@ func init() {
 
 // codeVersion names the running code (see app.CodeVersion).
 func codeVersion() string { return app.CodeVersion(version) }
+
+// codeIdentity is app.CodeIdentity in full, or "none" when the code cannot
+// be identified (the training cache is then bypassed).
+func codeIdentity() string {
+	if id, ok := app.CodeIdentity(); ok {
+		return id
+	}
+	return "none"
+}
