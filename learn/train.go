@@ -118,7 +118,7 @@ func (cw ClassWeight) weights(y []float64) []float64 {
 	return w
 }
 
-// fitWeighted fits a regression with cw's class weights and then applies
+// fitWeighted fits a regression with the setting's class weights and then applies
 // the prior correction, so that its probabilities are calibrated to the
 // base rate of y rather than to the reweighted one:
 //
@@ -130,7 +130,8 @@ func (cw ClassWeight) weights(y []float64) []float64 {
 // fits the data this shifts only the intercept, by exactly that log ratio.
 // The coefficients, and so the ranking, keep what the weighting gave them.
 // LogReg.PriorCorrection records the amount subtracted.
-func fitWeighted(d *design, y []float64, cw ClassWeight, active []bool, s Settings) (*LogReg, error) {
+func fitWeighted(d *design, y []float64, active []bool, s Settings) (*LogReg, error) {
+	cw := s.ClassWeight
 	lr, err := fit(d, y, cw.weights(y), active, s.C, s.Tol, s.MaxIter, s.Solver)
 	if err != nil {
 		return nil, err
@@ -383,7 +384,7 @@ type fitted struct {
 // difference is the uplift and must be on the probability scale.
 func fitSetting(d *design, corr *correlations, lb *labelled, s Settings, withArms bool) (*fitted, error) {
 	active, drops := corr.selectFeatures(s.SelectThreshold, s.CorrLimit)
-	lr, err := fitWeighted(d, lb.y, s.ClassWeight, active, s)
+	lr, err := fitWeighted(d, lb.y, active, s)
 	if err != nil {
 		return nil, fmt.Errorf("propensity model: %w", err)
 	}
