@@ -12,10 +12,15 @@ import (
 
 // LogReg is a fitted binary logistic regression over a pipeline's features:
 // P(y=1|x) = 1/(1+exp(-(Intercept + Coef·x))).
+//
+// A class-weighted fit has had its intercept corrected back to the base
+// rate (see fitWeighted); PriorCorrection is the log(w1/w0) subtracted, 0
+// for an unweighted fit.
 type LogReg struct {
-	Intercept float64   `json:"intercept"`
-	Coef      []float64 `json:"coef"`
-	Solver    Solver    `json:"solver"`
+	Intercept       float64   `json:"intercept"`
+	Coef            []float64 `json:"coef"`
+	PriorCorrection float64   `json:"prior_correction,omitempty"`
+	Solver          Solver    `json:"solver"`
 }
 
 // Solver reports how the L-BFGS fit ended.

@@ -52,7 +52,7 @@ func AveragePrecision(y, p []float64) float64 {
 		return math.NaN()
 	}
 	var ap, prevR float64
-	thresholds(y, p, func(tp, fp float64) {
+	thresholds(y, p, func(_, tp, fp float64) {
 		r := tp / npos
 		ap += (r - prevR) * tp / (tp + fp)
 		prevR = r
@@ -81,7 +81,7 @@ func ROCCurve(y, p []float64) (fpr, tpr []float64) {
 		return a / n
 	}
 	fpr, tpr = []float64{0}, []float64{0}
-	thresholds(y, p, func(tp, fp float64) {
+	thresholds(y, p, func(_, tp, fp float64) {
 		fpr = append(fpr, rate(fp, nneg))
 		tpr = append(tpr, rate(tp, npos))
 	})
@@ -89,8 +89,9 @@ func ROCCurve(y, p []float64) (fpr, tpr []float64) {
 }
 
 // thresholds ranks rows by p, highest first, and calls at after each group
-// of tied scores with the true and false positives above that threshold.
-func thresholds(y, p []float64, at func(tp, fp float64)) {
+// of tied scores with that score t and the true and false positives among
+// the rows with p >= t.
+func thresholds(y, p []float64, at func(t, tp, fp float64)) {
 	idx := sortedIndex(p, true)
 	var tp, fp float64
 	for i := 0; i < len(idx); {
@@ -103,7 +104,7 @@ func thresholds(y, p []float64, at func(tp, fp float64)) {
 			}
 			j++
 		}
-		at(tp, fp)
+		at(p[idx[i]], tp, fp)
 		i = j
 	}
 }
@@ -173,6 +174,34 @@ func ratio(a, b int) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
+}
+
+// TopK measures the rows ranked highest by predicted probability: the top
+// Fraction of all rows (int(Fraction·n) rows, ties in row order, as
+// UpliftAtK). Recall is the share of all positives found there, Precision
+// the positive rate there and Lift that rate over the overall positive
+// rate. A rate whose denominator is zero is 0.
+type TopK struct {
+	Fraction  float64 `json:"fraction"`
+	Recall    float64 `json:"recall"`
+	Precision float64 `json:"precision"`
+	Lift      float64 `json:"lift"`
+}
+
+// topKFractions are the fractions of Metrics.TopK.
+var topKFractions = []float64{0.1, 0.2, 0.3}
+
+// AtTopK measures the top fraction k of rows ranked by p against labels y.
+func AtTopK(y, p []float64, k float64) TopK {
+	idx := sortedIndex(p, true)
+	top := idx[:int(k*float64(len(idx)))]
+	var tp float64
+	for _, i := range top {
+		tp += y[i]
+	}
+	out := TopK{Fraction: k, Recall: frac(tp, sum(y)), Precision: frac(tp, float64(len(top)))}
+	out.Lift = frac(out.Precision, frac(sum(y), float64(len(y))))
+	return out
 }
 
 // CalibrationBin is one equal-count bin of rows sorted by predicted

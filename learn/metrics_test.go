@@ -179,3 +179,59 @@ func TestROCCurve(t *testing.T) {
 		})
 	}
 }
+
+func TestAtTopK(t *testing.T) {
+	tests := []struct {
+		name string
+		y, p []float64
+		k    float64
+		want TopK
+	}{
+		// thresholdRows: the top 1 row (0.9) is positive; 5 of 10 rows are.
+		{"top 10%", thresholdY, thresholdP, 0.1, TopK{Fraction: 0.1, Recall: 0.2, Precision: 1, Lift: 2}},
+		// 0.9, 0.8, 0.7 are all positive.
+		{"top 30%", thresholdY, thresholdP, 0.3, TopK{Fraction: 0.3, Recall: 0.6, Precision: 1, Lift: 2}},
+		// 0.9 … 0.5: three positives of five rows.
+		{"top 50%", thresholdY, thresholdP, 0.5, TopK{Fraction: 0.5, Recall: 0.6, Precision: 0.6, Lift: 1.2}},
+		// Tied scores are taken in row order: row 0 (negative) first.
+		{"ties in row order", []float64{0, 1, 1, 0}, []float64{0.5, 0.5, 0.5, 0.1}, 0.25, TopK{Fraction: 0.25}},
+		{"ties, two rows", []float64{0, 1, 1, 0}, []float64{0.5, 0.5, 0.5, 0.1}, 0.5, TopK{Fraction: 0.5, Recall: 0.5, Precision: 0.5, Lift: 1}},
+		// int(0.1·4) = 0 rows: every rate 0.
+		{"empty top", []float64{0, 1, 1, 0}, []float64{0.5, 0.5, 0.5, 0.1}, 0.1, TopK{Fraction: 0.1}},
+	}
+	for _, tc := range tests {
+		got := AtTopK(tc.y, tc.p, tc.k)
+		if !near(got.Recall, tc.want.Recall, 1e-12) || !near(got.Precision, tc.want.Precision, 1e-12) ||
+			!near(got.Lift, tc.want.Lift, 1e-12) || got.Fraction != tc.want.Fraction {
+			t.Errorf("%s: AtTopK = %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestSelectionMetrics checks the threshold and top-k selection metrics
+// on thresholdRows.
+func TestSelectionMetrics(t *testing.T) {
+	tests := []struct {
+		metric    string
+		threshold float64
+		want      float64
+	}{
+		// At 0.3: TP 5, FP 3, FN 0, TN 2.
+		{MetricAccuracy, 0.3, 0.7},
+		{MetricRecall, 0.3, 1},
+		{MetricF1, 0.3, 10.0 / 13},
+		// At 0.7: TP 3, FP 0, FN 2, TN 5.
+		{MetricAccuracy, 0.7, 0.8},
+		{MetricRecall, 0.7, 0.6},
+		{MetricF1, 0.7, 0.75},
+		// Top 3 rows hold 3 of the 5 positives, the top 2 two.
+		{"recall_at_30", 0.5, 0.6},
+		{"recall_at_25", 0.5, 0.4},
+		{MetricLogLoss, 0.5, -LogLoss(thresholdY, thresholdP)},
+	}
+	for _, tc := range tests {
+		if got := metricScore(tc.metric, thresholdY, thresholdP, tc.threshold, nil, nil); !near(got, tc.want, 1e-12) {
+			t.Errorf("metricScore(%s at %v) = %v, want %v", tc.metric, tc.threshold, got, tc.want)
+		}
+	}
+}

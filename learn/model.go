@@ -27,10 +27,26 @@ type Model struct {
 	// after a search (On = "validation") and empty otherwise, until the
 	// caller stores metrics measured on held-out rows (see Evaluate).
 	Metrics Metrics `json:"metrics"`
+	// Dropped lists, in feature order, every feature Pearson selection
+	// dropped and why; their coefficients are zero. Model files written
+	// before it existed leave it empty.
+	Dropped []DroppedFeature `json:"dropped_features"`
 	// Fingerprint is the sha256 of the training table (see Fingerprint).
 	Fingerprint string `json:"fingerprint"`
 	Seed        int64  `json:"seed"`
 	Rows        int    `json:"rows"` // labelled training rows
+}
+
+// DroppedFeature says why Pearson selection dropped a feature: Reason
+// DropWeak when its |TargetCorr| is below the selection threshold, or
+// DropCollinear when its |PairCorr| with the stronger kept feature With is
+// above the correlation limit.
+type DroppedFeature struct {
+	Feature    string  `json:"feature"`
+	Reason     string  `json:"reason"`
+	TargetCorr float64 `json:"target_corr"`
+	With       string  `json:"with,omitempty"`
+	PairCorr   float64 `json:"pair_corr,omitempty"`
 }
 
 // UpliftModel is the T-learner: one regression on control rows and one per
@@ -139,6 +155,8 @@ type Metrics struct {
 	// AtThreshold holds accuracy, precision, recall and F1 at the model's
 	// decision threshold.
 	AtThreshold Confusion `json:"at_threshold"`
+	// TopK measures the top 10, 20 and 30 % of rows by probability.
+	TopK []TopK `json:"top_k"`
 	// Calibration is by decile of predicted probability; ECE is the
 	// expected calibration error over those deciles.
 	Calibration []CalibrationBin `json:"calibration"`
@@ -184,6 +202,9 @@ func computeMetrics(lb *labelled, p []float64, u [][]float64, threshold float64)
 	m.LogLoss = LogLoss(lb.y, p)
 	m.Brier = Brier(lb.y, p)
 	m.AtThreshold = AtThreshold(lb.y, p, threshold)
+	for _, k := range topKFractions {
+		m.TopK = append(m.TopK, AtTopK(lb.y, p, k))
+	}
 	m.Calibration, m.ECE = Calibration(lb.y, p, 10)
 	for a, name := range lb.arms {
 		if u == nil || u[a] == nil {

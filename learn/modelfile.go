@@ -124,6 +124,9 @@ func (m *Model) check() error {
 			return fmt.Errorf("field pipeline.features[%d].name is %q, want %q", j, f.Name, names[j])
 		}
 	}
+	if err := checkDropped(m.Dropped, pl); err != nil {
+		return err
+	}
 	if err := checkLogReg(m.Propensity, "propensity", pl); err != nil {
 		return err
 	}
@@ -153,6 +156,31 @@ func (m *Model) check() error {
 			if err := checkLogReg(a.Model, fmt.Sprintf("uplift.arms[%d].model", i), pl); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// checkDropped checks that every dropped feature is a pipeline feature
+// that is not selected, with a known reason.
+func checkDropped(dropped []DroppedFeature, pl *Pipeline) error {
+	index := map[string]int{}
+	for j, f := range pl.Features {
+		index[f.Name] = j
+	}
+	for i, df := range dropped {
+		where := fmt.Sprintf("dropped_features[%d]", i)
+		j, ok := index[df.Feature]
+		switch {
+		case !ok:
+			return fmt.Errorf("field %s.feature %q is not a pipeline feature", where, df.Feature)
+		case pl.Features[j].Selected:
+			return fmt.Errorf("field %s.feature %q is selected in the pipeline", where, df.Feature)
+		case df.Reason != DropWeak && df.Reason != DropCollinear:
+			return fmt.Errorf("field %s.reason is %q, want %q or %q", where, df.Reason, DropWeak, DropCollinear)
+		}
+		if _, ok := index[df.With]; df.Reason == DropCollinear && !ok {
+			return fmt.Errorf("field %s.with %q is not a pipeline feature", where, df.With)
 		}
 	}
 	return nil

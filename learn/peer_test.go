@@ -69,8 +69,10 @@ var peerCases = []peerCase{
 	{"hillstrom", "hillstrom.csv", InferOptions{Target: "visit", Drop: []string{"conversion", "spend"}}},
 }
 
-// likeForLike is the peer's setting: C = 1, no weights, no selection.
-var likeForLike = TrainConfig{Seed: 1, Cs: []float64{1}, ClassWeights: []ClassWeight{{}}, SelectThresholds: []float64{0}, CorrLimit: 1}
+// likeForLike is the peer's setting: C = 1, no weights, no selection,
+// decisions at 0.5.
+var likeForLike = TrainConfig{Seed: 1, Cs: []float64{1}, ClassWeights: []ClassWeight{{}}, SelectThresholds: []float64{0}, CorrLimit: 1,
+	Threshold: FixedThreshold(0.5)}
 
 // splitPeer returns the table's train and test part as the peer split it.
 func splitPeer(tbl *dataset.Table, test []int) (train, testTbl *dataset.Table) {

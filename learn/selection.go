@@ -110,25 +110,43 @@ func (c *correlations) computeGram() {
 	}
 }
 
+// Reasons Pearson selection gives for dropping a feature.
+const (
+	DropWeak      = "weak"      // |r| with the target below the selection threshold
+	DropCollinear = "collinear" // |r| with a stronger kept feature above the correlation limit
+)
+
+// drop records why selection dropped design feature j: with is the kept
+// feature it is collinear with (-1 for a weak one) and pair their r.
+type drop struct {
+	j, with int
+	reason  string
+	pair    float64
+}
+
 // selectFeatures keeps the features whose |r| with the target is at least
 // threshold, then walks them from the strongest down and drops any whose
 // |r| with an already kept feature is above corrLimit (corrLimit >= 1
 // turns that step off). A threshold of 0 keeps every feature at the first
-// step.
-func (c *correlations) selectFeatures(threshold, corrLimit float64) []bool {
+// step. It returns the kept features and, in feature order, why each other
+// one was dropped.
+func (c *correlations) selectFeatures(threshold, corrLimit float64) ([]bool, []drop) {
 	p := len(c.target)
 	active := make([]bool, p)
 	var cand []int
+	var drops []drop
 	for j, r := range c.target {
 		if math.Abs(r) >= threshold {
 			cand = append(cand, j)
+		} else {
+			drops = append(drops, drop{j: j, with: -1, reason: DropWeak})
 		}
 	}
 	if corrLimit >= 1 || corrLimit <= 0 {
 		for _, j := range cand {
 			active[j] = true
 		}
-		return active
+		return active, drops
 	}
 	slices.SortStableFunc(cand, func(a, b int) int {
 		return cmp.Compare(math.Abs(c.target[b]), math.Abs(c.target[a]))
@@ -137,7 +155,8 @@ func (c *correlations) selectFeatures(threshold, corrLimit float64) []bool {
 	for _, j := range cand {
 		redundant := false
 		for _, k := range kept {
-			if math.Abs(c.pairCorr(j, k)) > corrLimit {
+			if r := c.pairCorr(j, k); math.Abs(r) > corrLimit {
+				drops = append(drops, drop{j: j, with: k, reason: DropCollinear, pair: r})
 				redundant = true
 				break
 			}
@@ -147,5 +166,6 @@ func (c *correlations) selectFeatures(threshold, corrLimit float64) []bool {
 			active[j] = true
 		}
 	}
-	return active
+	slices.SortFunc(drops, func(a, b drop) int { return cmp.Compare(a.j, b.j) })
+	return active, drops
 }

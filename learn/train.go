@@ -7,19 +7,62 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/promoflow/promoflow/dataset"
 	"github.com/promoflow/promoflow/schema"
 )
 
-// Metric names for model selection.
+// Metric names for model selection. Accuracy, recall and F1 are taken at
+// the threshold the rule chooses for each setting on validation.
 const (
-	MetricROCAUC  = "roc_auc"
-	MetricPRAUC   = "pr_auc"
-	MetricLogLoss = "log_loss"
-	MetricBrier   = "brier"
-	MetricQini    = "qini" // mean Qini coefficient over arms; uplift models only
+	MetricROCAUC   = "roc_auc"
+	MetricPRAUC    = "pr_auc"
+	MetricLogLoss  = "log_loss"
+	MetricBrier    = "brier"
+	MetricAccuracy = "accuracy"
+	MetricRecall   = "recall"
+	MetricF1       = "f1"
+	MetricQini     = "qini" // mean Qini coefficient over arms; uplift models only
+	// MetricRecallAtPrefix followed by an integer K in 1..99, e.g.
+	// "recall_at_20", is the recall among the top K % of rows by
+	// probability.
+	MetricRecallAtPrefix = "recall_at_"
 )
+
+// ValidMetric reports whether name is a selection metric Train accepts;
+// uplift says whether the data has a treatment column (qini needs one).
+// The empty name is the default, roc_auc.
+func ValidMetric(name string, uplift bool) error {
+	switch name {
+	case "", MetricROCAUC, MetricPRAUC, MetricLogLoss, MetricBrier, MetricAccuracy, MetricRecall, MetricF1:
+		return nil
+	case MetricQini:
+		if !uplift {
+			return errors.New("metric qini needs a treatment column")
+		}
+		return nil
+	}
+	if _, ok := recallAtFraction(name); ok {
+		return nil
+	}
+	return fmt.Errorf("unknown metric %q (want %s, %s, %s, %s, %s, %s, %s, %s or %sK with K in 1..99)", name,
+		MetricROCAUC, MetricPRAUC, MetricLogLoss, MetricBrier, MetricAccuracy, MetricRecall, MetricF1, MetricQini, MetricRecallAtPrefix)
+}
+
+// recallAtFraction parses "recall_at_K" into K/100.
+func recallAtFraction(name string) (float64, bool) {
+	rest, ok := strings.CutPrefix(name, MetricRecallAtPrefix)
+	if !ok {
+		return 0, false
+	}
+	k, err := strconv.Atoi(rest)
+	if err != nil || k < 1 || k > 99 || strconv.Itoa(k) != rest {
+		return 0, false
+	}
+	return float64(k) / 100, true
+}
 
 // ClassWeight weights each row's loss by its class. The zero value weights
 // every row 1.
@@ -41,44 +84,68 @@ func (cw ClassWeight) String() string {
 	return "none"
 }
 
-// weights returns the row weights for labels y, nil when unweighted.
-func (cw ClassWeight) weights(y []float64) []float64 {
-	var w1 float64
+// classWeights returns the weights of positive and negative rows for
+// labels y; ok is false when the fit is unweighted (no weighting, or
+// balanced weights on a single class).
+func (cw ClassWeight) classWeights(y []float64) (w1, w0 float64, ok bool) {
 	switch {
 	case cw.Balanced:
-		var n1 float64
-		for _, v := range y {
-			n1 += v
-		}
+		n1 := sum(y)
 		n := float64(len(y))
 		if n1 == 0 || n1 == n {
-			return nil
+			return 0, 0, false
 		}
-		w1 = n / (2 * n1)
-		w0 := n / (2 * (n - n1))
-		w := make([]float64, len(y))
-		for i, v := range y {
-			w[i] = w0
-			if v == 1 {
-				w[i] = w1
-			}
-		}
-		return w
+		return n / (2 * n1), n / (2 * (n - n1)), true
 	case cw.Positive > 0:
-		w := make([]float64, len(y))
-		for i, v := range y {
-			w[i] = 1
-			if v == 1 {
-				w[i] = cw.Positive
-			}
-		}
-		return w
+		return cw.Positive, 1, true
 	}
-	return nil
+	return 0, 0, false
+}
+
+// weights returns the row weights for labels y, nil when unweighted.
+func (cw ClassWeight) weights(y []float64) []float64 {
+	w1, w0, ok := cw.classWeights(y)
+	if !ok {
+		return nil
+	}
+	w := make([]float64, len(y))
+	for i, v := range y {
+		w[i] = w0
+		if v == 1 {
+			w[i] = w1
+		}
+	}
+	return w
+}
+
+// fitWeighted fits a regression with the setting's class weights and then applies
+// the prior correction, so that its probabilities are calibrated to the
+// base rate of y rather than to the reweighted one:
+//
+//	Intercept −= log(w1/w0)
+//
+// where w1 and w0 are the weights of positive and negative rows actually
+// used (balanced: w1 = n/(2·n1), w0 = n/(2·n0)). Weighting the classes
+// multiplies the odds the fit sees by w1/w0; for a logistic model that
+// fits the data this shifts only the intercept, by exactly that log ratio.
+// The coefficients, and so the ranking, keep what the weighting gave them.
+// LogReg.PriorCorrection records the amount subtracted.
+func fitWeighted(d *design, y []float64, active []bool, s Settings) (*LogReg, error) {
+	cw := s.ClassWeight
+	lr, err := fit(d, y, cw.weights(y), active, s.C, s.Tol, s.MaxIter, s.Solver)
+	if err != nil {
+		return nil, err
+	}
+	if w1, w0, ok := cw.classWeights(y); ok {
+		lr.PriorCorrection = math.Log(w1 / w0)
+		lr.Intercept -= lr.PriorCorrection
+	}
+	return lr, nil
 }
 
 // TrainConfig configures Train. Zero fields take the defaults named on
-// each; a grid with one value skips the validation split.
+// each. A grid with one point and a fixed threshold rule skips the
+// validation split.
 type TrainConfig struct {
 	Seed int64
 	// Cs are the inverse L2 penalties to try (default 0.01, 0.1, 1, 10);
@@ -103,9 +170,10 @@ type TrainConfig struct {
 	Tol     float64
 	// Impute is "median" (default) or "mean".
 	Impute string
-	// Threshold is the probability above which a row is called positive
-	// for accuracy, precision, recall and F1 (default 0.5).
-	Threshold float64
+	// Threshold chooses the probability at or above which a row is
+	// called positive, on the validation predictions of each setting
+	// (default ThresholdF1).
+	Threshold ThresholdRule
 	// Solver is SolverNewton, SolverLBFGS or SolverAuto (default): Newton
 	// when the Hessian is small, else L-BFGS.
 	Solver string
@@ -140,9 +208,7 @@ func (c TrainConfig) withDefaults() TrainConfig {
 	if c.Impute == "" {
 		c.Impute = ImputeMedian
 	}
-	if c.Threshold == 0 {
-		c.Threshold = 0.5
-	}
+	c.Threshold = c.Threshold.withDefault()
 	return c
 }
 
@@ -166,14 +232,11 @@ func (c TrainConfig) validate(uplift bool) error {
 	if !(c.ValidationFraction > 0 && c.ValidationFraction < 1) {
 		return fmt.Errorf("train config: validation fraction %v not in (0, 1)", c.ValidationFraction)
 	}
-	switch c.Metric {
-	case MetricROCAUC, MetricPRAUC, MetricLogLoss, MetricBrier:
-	case MetricQini:
-		if !uplift {
-			return errors.New("train config: metric qini needs a treatment column")
-		}
-	default:
-		return fmt.Errorf("train config: unknown metric %q", c.Metric)
+	if err := ValidMetric(c.Metric, uplift); err != nil {
+		return fmt.Errorf("train config: %w", err)
+	}
+	if err := c.Threshold.Validate(); err != nil {
+		return fmt.Errorf("train config: %w", err)
 	}
 	switch c.Solver {
 	case SolverAuto, SolverNewton, SolverLBFGS:
@@ -195,8 +258,11 @@ type Settings struct {
 	Impute          string      `json:"impute"`
 	Tol             float64     `json:"tol"`
 	MaxIter         int         `json:"max_iter"`
-	Threshold       float64     `json:"threshold"`
-	Solver          string      `json:"solver,omitempty"`
+	// Threshold is the decision threshold ThresholdRule chose on the
+	// validation split (or its fixed value).
+	Threshold     float64 `json:"threshold"`
+	ThresholdRule string  `json:"threshold_rule"`
+	Solver        string  `json:"solver,omitempty"`
 }
 
 // SearchResult is the validation score of one grid point.
@@ -304,21 +370,25 @@ func appendRecord(buf []byte, rec []string) []byte {
 
 // fitted is the result of fitting one setting on one set of rows.
 type fitted struct {
-	pl         *Pipeline
+	active     []bool // features kept by selection
+	drops      []drop // and why the others were dropped
 	propensity *LogReg
 	control    *LogReg
 	arms       []*LogReg
 }
 
 // fitSetting fits the regressions of one setting on a design whose
-// correlations are known.
-func fitSetting(d *design, corr *correlations, lb *labelled, s Settings, withArms bool) (*fitted, []bool, error) {
-	active := corr.selectFeatures(s.SelectThreshold, s.CorrLimit)
-	lr, err := fit(d, lb.y, s.ClassWeight.weights(lb.y), active, s.C, s.Tol, s.MaxIter, s.Solver)
+// correlations are known. The propensity model takes the setting's class
+// weights, prior-corrected (see fitWeighted); the control and arm response
+// models of the uplift learner are always fitted unweighted, since their
+// difference is the uplift and must be on the probability scale.
+func fitSetting(d *design, corr *correlations, lb *labelled, s Settings, withArms bool) (*fitted, error) {
+	active, drops := corr.selectFeatures(s.SelectThreshold, s.CorrLimit)
+	lr, err := fitWeighted(d, lb.y, active, s)
 	if err != nil {
-		return nil, nil, fmt.Errorf("propensity model: %w", err)
+		return nil, fmt.Errorf("propensity model: %w", err)
 	}
-	f := &fitted{propensity: lr}
+	f := &fitted{active: active, drops: drops, propensity: lr}
 	if withArms && lb.arm != nil {
 		fitGroup := func(group int) (*LogReg, error) {
 			var pos []int
@@ -332,20 +402,20 @@ func fitSetting(d *design, corr *correlations, lb *labelled, s Settings, withArm
 			for k, i := range pos {
 				y[k] = lb.y[i]
 			}
-			return fit(sub, y, s.ClassWeight.weights(y), active, s.C, s.Tol, s.MaxIter, s.Solver)
+			return fit(sub, y, nil, active, s.C, s.Tol, s.MaxIter, s.Solver)
 		}
 		if f.control, err = fitGroup(-1); err != nil {
-			return nil, nil, fmt.Errorf("control model: %w", err)
+			return nil, fmt.Errorf("control model: %w", err)
 		}
 		for a, name := range lb.arms {
 			m, err := fitGroup(a)
 			if err != nil {
-				return nil, nil, fmt.Errorf("arm %q model: %w", name, err)
+				return nil, fmt.Errorf("arm %q model: %w", name, err)
 			}
 			f.arms = append(f.arms, m)
 		}
 	}
-	return f, active, nil
+	return f, nil
 }
 
 // subset returns the design rows at positions pos.
@@ -359,8 +429,8 @@ func (d *design) subset(pos []int) *design {
 }
 
 // metricScore returns the value of metric on a validation set, oriented
-// so that higher is better.
-func metricScore(metric string, y, p []float64, lb *labelled, u [][]float64) float64 {
+// so that higher is better; threshold is the setting's decision threshold.
+func metricScore(metric string, y, p []float64, threshold float64, lb *labelled, u [][]float64) float64 {
 	switch metric {
 	case MetricPRAUC:
 		return AveragePrecision(y, p)
@@ -368,6 +438,12 @@ func metricScore(metric string, y, p []float64, lb *labelled, u [][]float64) flo
 		return -LogLoss(y, p)
 	case MetricBrier:
 		return -Brier(y, p)
+	case MetricAccuracy:
+		return AtThreshold(y, p, threshold).Accuracy
+	case MetricRecall:
+		return AtThreshold(y, p, threshold).Recall
+	case MetricF1:
+		return AtThreshold(y, p, threshold).F1
 	case MetricQini:
 		var s float64
 		for a := range lb.arms {
@@ -375,6 +451,9 @@ func metricScore(metric string, y, p []float64, lb *labelled, u [][]float64) flo
 			s += QiniCoefficient(yy, uu, tt)
 		}
 		return s / float64(len(lb.arms))
+	}
+	if k, ok := recallAtFraction(metric); ok {
+		return AtTopK(y, p, k).Recall
 	}
 	return ROCAUC(y, p)
 }
@@ -393,9 +472,12 @@ func armRows(lb *labelled, a int, u []float64) (y, up []float64, treated []bool)
 }
 
 // Train fits a model to the labelled rows of tbl (rows with an empty target
-// are skipped) as sch declares. With more than one grid point it holds out
-// a seeded stratified validation share, scores every setting on it by
-// cfg.Metric and refits the best setting on all rows. With a treatment
+// are skipped) as sch declares. It holds out a seeded stratified validation
+// share, fits every grid point on the rest, chooses each one's decision
+// threshold on the validation rows by cfg.Threshold, scores it by
+// cfg.Metric and refits the best setting on all rows, keeping its
+// threshold; a one-point grid with a fixed threshold rule skips the split
+// and fits on all rows at once. With a treatment
 // column it also fits the two-model uplift learner: one regression on the
 // control rows and one per treatment arm. Results are deterministic for a
 // given seed.
@@ -420,7 +502,8 @@ func Train(tbl *dataset.Table, sch schema.Schema, cfg TrainConfig) (*Model, erro
 		for _, cw := range cfg.ClassWeights {
 			for _, t := range cfg.SelectThresholds {
 				grid = append(grid, Settings{C: c, ClassWeight: cw, SelectThreshold: t, CorrLimit: cfg.CorrLimit,
-					Impute: cfg.Impute, Tol: cfg.Tol, MaxIter: cfg.MaxIter, Threshold: cfg.Threshold, Solver: cfg.Solver})
+					Impute: cfg.Impute, Tol: cfg.Tol, MaxIter: cfg.MaxIter, Threshold: cfg.Threshold.Value,
+					ThresholdRule: cfg.Threshold.String(), Solver: cfg.Solver})
 			}
 		}
 	}
@@ -429,7 +512,7 @@ func Train(tbl *dataset.Table, sch schema.Schema, cfg TrainConfig) (*Model, erro
 	}
 	m := &Model{FormatVersion: FormatVersion, Schema: sch, Seed: cfg.Seed, Fingerprint: sc.fingerprint, Rows: len(lb.rows)}
 	best := grid[0]
-	if len(grid) > 1 {
+	if len(grid) > 1 || cfg.Threshold.Rule != ThresholdFixed {
 		// Metrics stay those of the best setting on validation rows until
 		// the caller measures the refitted model on held-out rows.
 		best, m.Search, m.Metrics, err = search(sc.cols, lb, cfg, grid)
@@ -442,14 +525,15 @@ func Train(tbl *dataset.Table, sch schema.Schema, cfg TrainConfig) (*Model, erro
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	corr := newCorrelations(d, lb.y)
-	f, active, err := fitSetting(d, corr, lb, best, true)
+	f, err := fitSetting(d, corr, lb, best, true)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	for j := range pl.Features {
-		pl.Features[j].Selected = active[j]
+		pl.Features[j].Selected = f.active[j]
 		pl.Features[j].TargetCorr = corr.target[j]
 	}
+	m.Dropped = droppedFeatures(pl, corr, f.drops)
 	m.Settings = best
 	m.Pipeline = pl
 	m.Propensity = f.propensity
@@ -460,6 +544,19 @@ func Train(tbl *dataset.Table, sch schema.Schema, cfg TrainConfig) (*Model, erro
 		}
 	}
 	return m, nil
+}
+
+// droppedFeatures names the features selection dropped.
+func droppedFeatures(pl *Pipeline, corr *correlations, drops []drop) []DroppedFeature {
+	var out []DroppedFeature
+	for _, dr := range drops {
+		df := DroppedFeature{Feature: pl.Features[dr.j].Name, Reason: dr.reason, TargetCorr: corr.target[dr.j]}
+		if dr.with >= 0 {
+			df.With, df.PairCorr = pl.Features[dr.with].Name, dr.pair
+		}
+		out = append(out, df)
+	}
+	return out
 }
 
 func targetPositive(sch schema.Schema) string {
@@ -479,7 +576,8 @@ func sum(v []float64) float64 {
 }
 
 // search scores every grid point on a validation split and returns the
-// best setting with all scores and its validation metrics.
+// best setting, with the decision threshold its rule chose there, all
+// scores and its validation metrics (taken at that threshold).
 func search(cols *columns, lb *labelled, cfg TrainConfig, grid []Settings) (Settings, []SearchResult, Metrics, error) {
 	trPos, vaPos := StratifiedSplit(lb.strata(), cfg.ValidationFraction, cfg.Seed)
 	if len(trPos) == 0 || len(vaPos) == 0 {
@@ -504,7 +602,7 @@ func search(cols *columns, lb *labelled, cfg TrainConfig, grid []Settings) (Sett
 	var bestP []float64
 	var bestU [][]float64
 	for i, s := range grid {
-		f, active, err := fitSetting(d, corr, tr, s, withArms)
+		f, err := fitSetting(d, corr, tr, s, withArms)
 		if err != nil {
 			return Settings{}, nil, Metrics{}, fmt.Errorf("setting C=%g class weight %v threshold %g: %w", s.C, s.ClassWeight, s.SelectThreshold, err)
 		}
@@ -513,9 +611,10 @@ func search(cols *columns, lb *labelled, cfg TrainConfig, grid []Settings) (Sett
 		if withArms {
 			u = f.uplift(dv)
 		}
-		sc := metricScore(cfg.Metric, va.y, p, va, u)
+		s.Threshold = ChooseThreshold(va.y, p, cfg.Threshold)
+		sc := metricScore(cfg.Metric, va.y, p, s.Threshold, va, u)
 		nsel := 0
-		for _, a := range active {
+		for _, a := range f.active {
 			if a {
 				nsel++
 			}
@@ -525,9 +624,10 @@ func search(cols *columns, lb *labelled, cfg TrainConfig, grid []Settings) (Sett
 			bestIdx, bestScore, bestP, bestU = i, sc, p, u
 		}
 	}
-	met := computeMetrics(va, bestP, bestU, grid[bestIdx].Threshold)
+	best := results[bestIdx].Settings
+	met := computeMetrics(va, bestP, bestU, best.Threshold)
 	met.On = "validation"
-	return grid[bestIdx], results, met, nil
+	return best, results, met, nil
 }
 
 // orient turns a higher-is-better score into the metric's own value.

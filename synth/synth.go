@@ -13,10 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/promoflow/promoflow/dataset"
+	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/schema"
 )
 
@@ -97,19 +97,9 @@ var (
 )
 
 // TrueUpliftColumn names the column holding the true uplift of arm over
-// control for every row, e.g. "true_uplift_mens_e_mail".
-func TrueUpliftColumn(arm string) string {
-	var b strings.Builder
-	b.WriteString(ColTrueUplift + "_")
-	for _, r := range strings.ToLower(arm) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
+// control for every row, e.g. "true_uplift_mens_e_mail"; the rule is
+// learn.TrueUpliftColumn's, so learn finds the column to compare with.
+func TrueUpliftColumn(arm string) string { return learn.TrueUpliftColumn(arm) }
 
 // Schema describes the columns generated with the default arms.
 func Schema() schema.Schema { return SchemaFor(Config{}) }

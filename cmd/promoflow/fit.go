@@ -96,6 +96,7 @@ func runFit(ctx context.Context, args []string, stdout io.Writer) error {
 		if !*searchGrid {
 			// Like-for-like with the scikit-learn peer.
 			cfg.Cs, cfg.ClassWeights, cfg.SelectThresholds, cfg.CorrLimit = []float64{1}, []learn.ClassWeight{{}}, []float64{0}, 1
+			cfg.Threshold = learn.FixedThreshold(0.5)
 		}
 	} else {
 		if !(*testFrac > 0 && *testFrac < 1) {
