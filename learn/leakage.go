@@ -218,6 +218,8 @@ func screenFeatures(tbl *dataset.Table, sch schema.Schema, opt LeakOptions) (map
 			n1++
 		}
 	}
+	// The region's fewest rows, with a margin so that a share times the
+	// rows that is an integer in exact arithmetic is not rounded up.
 	rt := regionTest{
 		n:    len(y),
 		minN: max(1, int(math.Ceil(opt.MinRegionShare*float64(len(y))-1e-9))),
