@@ -34,8 +34,12 @@ type Models struct {
 	Registry *registry.Registry
 	// Config returns a model's configuration.
 	Config func(model string) (config.Model, error)
-	// CodeVersion names the running code; it is part of the training key.
+	// CodeVersion names the running code for people (manifests).
 	CodeVersion string
+	// CodeIdentity changes whenever the code does; it is part of the
+	// training key. Empty means the code cannot be identified: the
+	// training cache is then bypassed.
+	CodeIdentity string
 	// Metrics records retrains and model metrics; nil records nothing.
 	Metrics *metrics.Metrics
 }
@@ -139,8 +143,13 @@ func (m *Models) TrainModel(ctx context.Context, in workflows.TrainInput) (workf
 	if err != nil {
 		return workflows.TrainResult{}, fmt.Errorf("encode training config: %w", err)
 	}
-	key := trainingKey(learn.Fingerprint(train), cfgJSON, m.CodeVersion)
-	if !in.NoCache {
+	key := trainingKey(learn.Fingerprint(train), cfgJSON, m.CodeIdentity)
+	var note string
+	if m.CodeIdentity == "" {
+		note = "training cache bypassed: the running code has no identity (no VCS stamp, executable unreadable)"
+		activity.GetLogger(ctx).Warn(note)
+	}
+	if !in.NoCache && m.CodeIdentity != "" {
 		if v, ok, err := m.cached(ctx, in.Model, key); err != nil {
 			return workflows.TrainResult{}, err
 		} else if ok {
@@ -152,6 +161,9 @@ func (m *Models) TrainModel(ctx context.Context, in workflows.TrainInput) (workf
 			fmt.Sprintf("no clean rows for %s in %s..%s", cfg.Source, w.From, w.To), "NoData", nil)
 	}
 
+	if err := screenLeakage(train, cfg); err != nil {
+		return workflows.TrainResult{}, err
+	}
 	stop := heartbeatWhile(ctx, "training")
 	model, err := learn.Train(train, cfg.Schema(), tcfg)
 	stop()
@@ -176,7 +188,23 @@ func (m *Models) TrainModel(ctx context.Context, in workflows.TrainInput) (workf
 	if err != nil {
 		return workflows.TrainResult{}, fmt.Errorf("register %s: %w", in.Model, err)
 	}
-	return workflows.TrainResult{Version: man.Version, Rows: len(train.Rows), Fingerprint: key, Metrics: man.Metrics}, nil
+	return workflows.TrainResult{Version: man.Version, Rows: len(train.Rows), Fingerprint: key, Metrics: man.Metrics, Note: note}, nil
+}
+
+// screenLeakage refuses, non-retryably, to train on a window where a
+// feature looks like a leak of the target, unless the configuration's
+// train.allow_features lists it.
+func screenLeakage(train *dataset.Table, cfg config.Model) error {
+	leaks, err := learn.ScreenLeakage(train, cfg.Schema(), learn.LeakOptions{PostOutcome: cfg.Train.PostOutcome})
+	if err != nil {
+		return invalidInput(fmt.Errorf("leakage screen: %w", err))
+	}
+	leaks = learn.RefusedLeaks(leaks, cfg.Train.AllowFeatures)
+	if len(leaks) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("refusing to train %s: %s", cfg.Name, learn.DescribeLeaks(leaks))
+	return temporal.NewNonRetryableApplicationError(msg, "Leakage", nil, leaks)
 }
 
 // trainingKeyArtifact stores a version's training key next to its model.

@@ -62,6 +62,8 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	reg := registry.New(mc, cfg.Bucket, registry.WithAuditor(auditLog{st, met}))
 	models := func(name string) (config.Model, error) { return config.Load(cfg.ConfigDir, name) }
+	// An empty identity (the code cannot be named) bypasses the training cache.
+	codeID, _ := CodeIdentity()
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{met.Interceptor()}})
 	register(w, activitySet{
 		health: &activities.Health{DB: pool, MinIO: mc, Bucket: cfg.Bucket},
@@ -76,7 +78,9 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 				return m.Clean, err
 			},
 		},
-		models:  &activities.Models{Store: st, Registry: reg, Config: models, CodeVersion: cfg.CodeVersion, Metrics: met},
+		models: &activities.Models{
+			Store: st, Registry: reg, Config: models, CodeVersion: cfg.CodeVersion, CodeIdentity: codeID, Metrics: met,
+		},
 		scoring: &activities.Scoring{Store: st, Registry: reg},
 		drift: &activities.Drift{
 			Store: st, Registry: reg, Config: models, Metrics: met,

@@ -52,6 +52,14 @@ type Train struct {
 	MaxIter            int       `yaml:"max_iter"`
 	Tol                float64   `yaml:"tol"`
 	Impute             string    `yaml:"impute"`
+	// Threshold chooses the decision threshold on validation (default f1).
+	Threshold Threshold `yaml:"threshold"`
+	// PostOutcome lists columns known only after the outcome: the leakage
+	// screen always flags them.
+	PostOutcome []string `yaml:"post_outcome"`
+	// AllowFeatures lists columns the leakage screen may flag but that
+	// train anyway: a person looked and decided they are not leaks.
+	AllowFeatures []string `yaml:"allow_features"`
 }
 
 // Approval says whether a passing challenger waits for a person.
@@ -99,6 +107,9 @@ func Parse(data []byte, file string) (Model, error) {
 	if err := m.Monitor.Drift.Validate(); err != nil {
 		return Model{}, fmt.Errorf("config %s: monitor: %w", file, err)
 	}
+	if err := m.Train.validate(m.Clean.Schema); err != nil {
+		return Model{}, fmt.Errorf("config %s: %w", file, err)
+	}
 	if m.Monitor.Consecutive < 1 {
 		return Model{}, fmt.Errorf("config %s: monitor.consecutive %d: want at least 1", file, m.Monitor.Consecutive)
 	}
@@ -114,11 +125,44 @@ func (m Model) TrainConfig() learn.TrainConfig {
 	cfg := learn.TrainConfig{
 		Seed: t.Seed, Cs: t.C, SelectThresholds: t.SelectThresholds, CorrLimit: t.CorrLimit,
 		ValidationFraction: t.ValidationFraction, Metric: t.Metric, MaxIter: t.MaxIter, Tol: t.Tol, Impute: t.Impute,
+		Threshold: t.Threshold.ThresholdRule,
 	}
 	for _, b := range t.Balanced {
 		cfg.ClassWeights = append(cfg.ClassWeights, learn.ClassWeight{Balanced: b})
 	}
 	return cfg
+}
+
+// validate checks the training settings against the schema: the metric
+// and threshold rule are known, and every column named by post_outcome or
+// allow_features is a feature of the schema.
+func (t Train) validate(sch schema.Schema) error {
+	uplift := len(sch.OfKind(schema.Treatment)) > 0
+	if t.Metric != "" {
+		if err := learn.ValidMetric(t.Metric, uplift); err != nil {
+			return fmt.Errorf("train.metric: %w", err)
+		}
+	}
+	if t.Threshold.Rule != "" {
+		if err := t.Threshold.Validate(); err != nil {
+			return fmt.Errorf("train.threshold: %w", err)
+		}
+	}
+	for _, l := range []struct {
+		key   string
+		names []string
+	}{{"post_outcome", t.PostOutcome}, {"allow_features", t.AllowFeatures}} {
+		for _, n := range l.names {
+			c, ok := sch.Lookup(n)
+			if !ok {
+				return fmt.Errorf("train.%s: column %q is not in the schema", l.key, n)
+			}
+			if !c.Kind.IsFeature() {
+				return fmt.Errorf("train.%s: column %q is not a feature (kind %s)", l.key, n, c.Kind)
+			}
+		}
+	}
+	return nil
 }
 
 // ErrNotFound means no configuration file exists for the model.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/synth"
 )
 
@@ -77,5 +78,49 @@ func TestLoadAndForSource(t *testing.T) {
 	}
 	if _, err := ForSource(dir, "other"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("ForSource(other) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestParseTrainDecisions(t *testing.T) {
+	base := "name: m\nsource: s\nclean:\n  schema:\n    columns:\n      - {name: x, kind: numeric}\n      - {name: spend, kind: numeric}\n      - {name: id, kind: id}\n      - {name: y, kind: target}\ntrain:\n"
+	tests := []struct {
+		name, yaml string
+		want       learn.ThresholdRule
+		wantErr    string
+	}{
+		{"default", "  seed: 1\n", learn.ThresholdRule{}, ""},
+		{"f1", "  threshold: f1\n", learn.ThresholdRule{Rule: learn.ThresholdF1}, ""},
+		{"youden", "  threshold: youden\n", learn.ThresholdRule{Rule: learn.ThresholdYouden}, ""},
+		{"fixed", "  threshold: 0.3\n", learn.FixedThreshold(0.3), ""},
+		{"top fraction", "  threshold: {top_fraction: 0.2}\n", learn.ThresholdRule{Rule: learn.ThresholdTopFraction, TopFraction: 0.2}, ""},
+		{"cost", "  threshold: {cost: {false_positive: 1, false_negative: 5}}\n",
+			learn.ThresholdRule{Rule: learn.ThresholdCost, FalsePositive: 1, FalseNegative: 5}, ""},
+		{"unknown word", "  threshold: best\n", learn.ThresholdRule{}, "threshold \"best\""},
+		{"fixed out of range", "  threshold: 1.5\n", learn.ThresholdRule{}, "train.threshold"},
+		{"both forms", "  threshold: {top_fraction: 0.2, cost: {false_positive: 1, false_negative: 1}}\n", learn.ThresholdRule{}, "exactly one"},
+		{"unknown key", "  threshold: {top: 0.2}\n", learn.ThresholdRule{}, "unknown key \"top\""},
+		{"metric recall_at_20", "  metric: recall_at_20\n", learn.ThresholdRule{}, ""},
+		{"unknown metric", "  metric: recall_at_200\n", learn.ThresholdRule{}, "train.metric"},
+		{"qini needs treatment", "  metric: qini\n", learn.ThresholdRule{}, "train.metric"},
+		{"post_outcome", "  post_outcome: [spend]\n  allow_features: [x]\n", learn.ThresholdRule{}, ""},
+		{"post_outcome not in schema", "  post_outcome: [spent]\n", learn.ThresholdRule{}, "train.post_outcome: column \"spent\" is not in the schema"},
+		{"allow_features not a feature", "  allow_features: [id]\n", learn.ThresholdRule{}, "train.allow_features: column \"id\" is not a feature (kind id)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Parse([]byte(base+tt.yaml), "test.yaml")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Parse error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.TrainConfig().Threshold; got != tt.want {
+				t.Errorf("threshold = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

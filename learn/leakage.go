@@ -634,3 +634,25 @@ func pureTail(seq func(yield func(int, valueGroup) bool)) (t tail, ok bool) {
 func formatValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
+
+// RefusedLeaks returns the leaks whose column allow does not list: those a
+// person has not looked at and accepted.
+func RefusedLeaks(leaks []Leak, allow []string) []Leak {
+	var out []Leak
+	for _, l := range leaks {
+		if !slices.Contains(allow, l.Column) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// DescribeLeaks joins the leaks into one line naming each column and its
+// evidence, ending with what a person can do about it.
+func DescribeLeaks(leaks []Leak) string {
+	parts := make([]string, len(leaks))
+	for i, l := range leaks {
+		parts[i] = fmt.Sprintf("possible leak: column %q: %s", l.Column, l.Evidence)
+	}
+	return strings.Join(parts, "; ") + " (drop the column, or list it under train.allow_features if it is known before the outcome)"
+}

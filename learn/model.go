@@ -284,3 +284,13 @@ func Evaluate(m *Model, tbl *dataset.Table) (Metrics, error) {
 	}
 	return met, nil
 }
+
+// Why says in one line why the feature was dropped, e.g. "weak: r with the
+// target 0.0042" or "collinear with history (r 0.9710; r with the target
+// 0.0210)".
+func (d DroppedFeature) Why() string {
+	if d.Reason == DropCollinear {
+		return fmt.Sprintf("collinear with %s (r %.4f; r with the target %.4f)", d.With, d.PairCorr, d.TargetCorr)
+	}
+	return fmt.Sprintf("weak: r with the target %.4f", d.TargetCorr)
+}

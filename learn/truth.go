@@ -5,32 +5,10 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/promoflow/promoflow/dataset"
+	"github.com/promoflow/promoflow/schema"
 )
-
-// TrueUpliftPrefix starts the name of a column holding each row's true
-// uplift of one treatment arm over control, as the synthetic generator
-// writes it.
-const TrueUpliftPrefix = "true_uplift_"
-
-// TrueUpliftColumn names the column holding the true uplift of arm over
-// control: TrueUpliftPrefix and the arm in lower case with every character
-// other than a-z and 0-9 replaced by '_', e.g. "Mens E-Mail" gives
-// "true_uplift_mens_e_mail".
-func TrueUpliftColumn(arm string) string {
-	var b strings.Builder
-	b.WriteString(TrueUpliftPrefix)
-	for _, r := range strings.ToLower(arm) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
 
 // ArmTruth compares one arm's predicted uplift with the true uplift over
 // the rows that carry it.
@@ -46,7 +24,7 @@ type ArmTruth struct {
 }
 
 // CompareUpliftTruth scores tbl with m and compares, for each arm of m's
-// uplift learner whose truth column (TrueUpliftColumn) tbl has, the
+// uplift learner whose truth column (schema.TrueUpliftColumn) tbl has, the
 // predicted with the true uplift over the rows where that column is not
 // empty. It returns nil, nil when tbl has no truth column for any arm (so
 // also for a model without an uplift part), and an error for a truth cell
@@ -58,7 +36,7 @@ func CompareUpliftTruth(m *Model, tbl *dataset.Table) ([]ArmTruth, error) {
 	cols := make([]int, len(m.Uplift.Arms))
 	found := false
 	for a, am := range m.Uplift.Arms {
-		cols[a] = slices.Index(tbl.Header, TrueUpliftColumn(am.Arm))
+		cols[a] = slices.Index(tbl.Header, schema.TrueUpliftColumn(am.Arm))
 		found = found || cols[a] >= 0
 	}
 	if !found {

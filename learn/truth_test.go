@@ -7,27 +7,13 @@ import (
 	"testing"
 
 	"github.com/promoflow/promoflow/dataset"
+	"github.com/promoflow/promoflow/schema"
 )
-
-func TestTrueUpliftColumn(t *testing.T) {
-	tests := []struct{ arm, want string }{
-		{"Mens E-Mail", "true_uplift_mens_e_mail"},
-		{"Womens E-Mail", "true_uplift_womens_e_mail"},
-		{"A", "true_uplift_a"},
-		{"arm 2", "true_uplift_arm_2"},
-		{"Café", "true_uplift_caf_"},
-	}
-	for _, tc := range tests {
-		if got := TrueUpliftColumn(tc.arm); got != tc.want {
-			t.Errorf("TrueUpliftColumn(%q) = %q, want %q", tc.arm, got, tc.want)
-		}
-	}
-}
 
 // withTruth returns tbl with a truth column for arm A holding truth(i) per
 // row ("" to leave a row out).
 func withTruth(tbl *dataset.Table, truth func(i int) string) *dataset.Table {
-	out := &dataset.Table{Header: append(append([]string(nil), tbl.Header...), TrueUpliftColumn("A"))}
+	out := &dataset.Table{Header: append(append([]string(nil), tbl.Header...), schema.TrueUpliftColumn("A"))}
 	for i, r := range tbl.Rows {
 		out.Rows = append(out.Rows, append(append([]string(nil), r...), truth(i)))
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/promoflow/promoflow/dataset"
-	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/schema"
 )
 
@@ -96,11 +95,6 @@ var (
 	zips     = []string{"Urban", "Surburban", "Rural"}
 )
 
-// TrueUpliftColumn names the column holding the true uplift of arm over
-// control for every row, e.g. "true_uplift_mens_e_mail"; the rule is
-// learn.TrueUpliftColumn's, so learn finds the column to compare with.
-func TrueUpliftColumn(arm string) string { return learn.TrueUpliftColumn(arm) }
-
 // Schema describes the columns generated with the default arms.
 func Schema() schema.Schema { return SchemaFor(Config{}) }
 
@@ -124,7 +118,7 @@ func SchemaFor(cfg Config) schema.Schema {
 		{Name: ColTrueUplift, Kind: schema.Ignore},
 	}}
 	for _, a := range cfg.Arms[1:] {
-		s.Columns = append(s.Columns, schema.Column{Name: TrueUpliftColumn(a), Kind: schema.Ignore})
+		s.Columns = append(s.Columns, schema.Column{Name: schema.TrueUpliftColumn(a), Kind: schema.Ignore})
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"bytes"
+	"github.com/promoflow/promoflow/schema"
 	"math"
 	"os"
 	"path/filepath"
@@ -185,7 +186,7 @@ func TestUpliftRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, arm := range cfg.withDefaults().Arms[1:] {
-		truth, err := test.Column(TrueUpliftColumn(arm))
+		truth, err := test.Column(schema.TrueUpliftColumn(arm))
 		if err != nil {
 			t.Fatal(err)
 		}

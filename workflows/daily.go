@@ -175,7 +175,7 @@ func DailyRetrain(ctx workflow.Context, in DailyInput) (DailyResult, error) {
 	if tr.Reused {
 		done(step, "reused", fmt.Sprintf("version %d already trained on identical data and configuration (fingerprint %s)", tr.Version, short12(tr.Fingerprint)))
 	} else {
-		done(step, "ok", fmt.Sprintf("version %d on %d rows", tr.Version, tr.Rows))
+		done(step, "ok", strings.TrimSuffix(fmt.Sprintf("version %d on %d rows; %s", tr.Version, tr.Rows, tr.Note), "; "))
 	}
 
 	step = "validate"

@@ -85,6 +85,9 @@ type TrainResult struct {
 	// Reused is true when an identical training key had already produced
 	// Version, so nothing was retrained.
 	Reused bool
+	// Note says what a person should know about the step, e.g. that the
+	// training cache was bypassed because the code has no identity.
+	Note string `json:",omitempty"`
 }
 
 // ValidateInput asks for a challenger to be judged against production.

@@ -57,13 +57,14 @@ func TestExplainReproduceAndCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		models := &activities.Models{Store: st, Registry: reg, CodeVersion: cfg.CodeVersion,
+		models := &activities.Models{Store: st, Registry: reg, CodeVersion: cfg.CodeVersion, CodeIdentity: "code-a",
 			Config: func(m string) (config.Model, error) { return config.Load(cfg.ConfigDir, m) }}
 		var suite testsuite.WorkflowTestSuite
 		env := suite.NewTestActivityEnvironment()
 		env.RegisterActivity(models)
-		train := func(runID string, noCache bool) workflows.TrainResult {
+		train := func(runID string, noCache bool, code string) workflows.TrainResult {
 			t.Helper()
+			models.CodeIdentity = code
 			val, err := env.ExecuteActivity(workflows.ActTrainModel, workflows.TrainInput{
 				Model: model, Source: model, Day: day(0), WindowDays: 3, WorkflowID: "cache-test", RunID: runID, NoCache: noCache})
 			if err != nil {
@@ -80,21 +81,27 @@ func TestExplainReproduceAndCache(t *testing.T) {
 			runID       string
 			noCache     bool
 			changeC     bool
+			code        string
 			wantReused  bool
 			wantVersion int
+			wantNote    string
 		}{
-			{name: "identical data, config and code reuse version 1", runID: "cache-a", wantReused: true, wantVersion: 1},
-			{name: "a changed C grid retrains", runID: "cache-b", changeC: true, wantVersion: 3},
-			{name: "the changed config is then reused", runID: "cache-c", wantReused: true, wantVersion: 3},
-			{name: "no-cache retrains", runID: "cache-d", noCache: true, wantVersion: 4},
+			{name: "identical data, config and code reuse version 1", runID: "cache-a", code: "code-a", wantReused: true, wantVersion: 1},
+			{name: "a changed C grid retrains", runID: "cache-b", changeC: true, code: "code-a", wantVersion: 3},
+			{name: "the changed config is then reused", runID: "cache-c", code: "code-a", wantReused: true, wantVersion: 3},
+			{name: "no-cache retrains", runID: "cache-d", noCache: true, code: "code-a", wantVersion: 4},
+			{name: "other code retrains", runID: "cache-e", code: "code-b", wantVersion: 5},
+			{name: "unidentified code retrains and says so", runID: "cache-f", wantVersion: 6, wantNote: "training cache bypassed"},
+			{name: "unidentified code never reuses", runID: "cache-g", wantVersion: 7, wantNote: "training cache bypassed"},
 		}
 		for _, tt := range tests {
 			if tt.changeC {
 				rewriteC(t, filepath.Join(cfg.ConfigDir, model+".yaml"), []float64{0.5})
 			}
-			got := train(tt.runID, tt.noCache)
-			if got.Reused != tt.wantReused || got.Version != tt.wantVersion {
-				t.Errorf("%s: version %d reused %v, want version %d reused %v", tt.name, got.Version, got.Reused, tt.wantVersion, tt.wantReused)
+			got := train(tt.runID, tt.noCache, tt.code)
+			if got.Reused != tt.wantReused || got.Version != tt.wantVersion || !strings.Contains(got.Note, tt.wantNote) {
+				t.Errorf("%s: version %d reused %v note %q, want version %d reused %v note %q",
+					tt.name, got.Version, got.Reused, got.Note, tt.wantVersion, tt.wantReused, tt.wantNote)
 			}
 		}
 	})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -48,6 +50,21 @@ type fitReport struct {
 	Search          []learn.SearchResult `json:"search,omitempty"`
 	Schema          schema.Schema        `json:"schema"`
 	ModelFile       string               `json:"model_file,omitempty"`
+	// Uplift compares, per arm on the test rows, the predicted mean uplift
+	// with the observed one and, when the data holds the generator's truth
+	// columns, with the truth.
+	Uplift  []fitArmUplift         `json:"uplift,omitempty"`
+	Dropped []learn.DroppedFeature `json:"dropped_features,omitempty"`
+	Leaks   []learn.Leak           `json:"leaks,omitempty"`
+}
+
+// fitArmUplift is one arm's mean uplift on the test rows.
+type fitArmUplift struct {
+	Arm                 string   `json:"arm"`
+	PredictedMeanUplift float64  `json:"predicted_mean_uplift"`
+	ObservedUplift      float64  `json:"observed_uplift"`
+	TrueMeanUplift      *float64 `json:"true_mean_uplift,omitempty"`
+	UpliftRMSE          *float64 `json:"uplift_rmse,omitempty"`
 }
 
 func runFit(ctx context.Context, args []string, stdout io.Writer) error {
@@ -66,6 +83,9 @@ func runFit(ctx context.Context, args []string, stdout io.Writer) error {
 	testFrac := fs.Float64("test-fraction", 0.2, "share of rows held out for testing when no --split")
 	asJSON := fs.Bool("json", false, "print machine-readable metrics and timings")
 	out := fs.String("out", "", "write the model to this `FILE`")
+	threshold := fs.String("threshold", "", "decision threshold `RULE`: f1 (default), youden, top_fraction=F, cost=FP:FN or a number")
+	allow := fs.String("allow", "", "comma-separated columns the leakage screen may flag without a warning")
+	postOutcome := fs.String("post-outcome", "", "comma-separated columns known only after the outcome (always flagged as leaks)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -88,6 +108,9 @@ func runFit(ctx context.Context, args []string, stdout io.Writer) error {
 	var trainIdx, testIdx []int
 	splitName := fmt.Sprintf("stratified %.0f/%.0f, seed %d", 100*(1-*testFrac), 100**testFrac, *seed)
 	cfg := learn.TrainConfig{Seed: *seed}
+	if cfg.Threshold, err = parseThresholdFlag(*threshold); err != nil {
+		return err
+	}
 	if *splitFile != "" {
 		if trainIdx, testIdx, err = readSplit(*splitFile, len(tbl.Rows)); err != nil {
 			return err
@@ -96,7 +119,9 @@ func runFit(ctx context.Context, args []string, stdout io.Writer) error {
 		if !*searchGrid {
 			// Like-for-like with the scikit-learn peer.
 			cfg.Cs, cfg.ClassWeights, cfg.SelectThresholds, cfg.CorrLimit = []float64{1}, []learn.ClassWeight{{}}, []float64{0}, 1
-			cfg.Threshold = learn.FixedThreshold(0.5)
+			if *threshold == "" {
+				cfg.Threshold = learn.FixedThreshold(0.5)
+			}
 		}
 	} else {
 		if !(*testFrac > 0 && *testFrac < 1) {
@@ -107,6 +132,14 @@ func runFit(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	train, test := tbl.Subset(trainIdx), tbl.Subset(testIdx)
+	leaks, err := learn.ScreenLeakage(train, sch, learn.LeakOptions{PostOutcome: splitList(*postOutcome)})
+	if err != nil {
+		return err
+	}
+	leaks = learn.RefusedLeaks(leaks, splitList(*allow))
+	for _, l := range leaks {
+		fmt.Fprintf(fs.Output(), "warning: possible leak: column %q: %s (--allow %s if it is known before the outcome)\n", l.Column, l.Evidence, l.Column)
+	}
 
 	t1 := time.Now()
 	m, err := learn.Train(train, sch, cfg)
@@ -135,7 +168,10 @@ func runFit(ctx context.Context, args []string, stdout io.Writer) error {
 		Data: *data, Rows: len(tbl.Rows), TrainRows: len(train.Rows), TestRows: len(test.Rows), Split: splitName,
 		Features: len(m.Pipeline.Features), Settings: m.Settings, Solver: m.Propensity.Solver,
 		LoadSeconds: loadSec, FitSeconds: fitSec, ScoreSeconds: scoreSec, Fingerprint: m.Fingerprint,
-		Metrics: met, Search: m.Search, Schema: sch, ModelFile: *out,
+		Metrics: met, Search: m.Search, Schema: sch, ModelFile: *out, Dropped: m.Dropped, Leaks: leaks,
+	}
+	if rep.Uplift, err = fitUplift(m, met, test); err != nil {
+		return err
 	}
 	if scoreSec > 0 {
 		rep.ScoreRowsPerSec = float64(len(test.Rows)) / scoreSec
@@ -160,6 +196,66 @@ func runFit(ctx context.Context, args []string, stdout io.Writer) error {
 		return enc.Encode(rep)
 	}
 	return writeFitSummary(stdout, &rep, m)
+}
+
+// fitUplift gives per arm the predicted and observed mean uplift on the
+// test rows and, when the generator's truth columns are there, the truth.
+func fitUplift(m *learn.Model, met learn.Metrics, test *dataset.Table) ([]fitArmUplift, error) {
+	truth, err := learn.CompareUpliftTruth(m, test)
+	if err != nil {
+		return nil, err
+	}
+	byArm := map[string]learn.ArmTruth{}
+	for _, t := range truth {
+		byArm[t.Arm] = t
+	}
+	var out []fitArmUplift
+	for _, a := range met.Uplift {
+		u := fitArmUplift{Arm: a.Arm, PredictedMeanUplift: a.PredictedUplift, ObservedUplift: a.ObservedUplift}
+		if t, ok := byArm[a.Arm]; ok {
+			u.TrueMeanUplift, u.UpliftRMSE = &t.TrueMeanUplift, &t.RMSE
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// parseThresholdFlag reads --threshold: f1, youden, top_fraction=F,
+// cost=FP:FN or a number; empty is the default rule.
+func parseThresholdFlag(s string) (learn.ThresholdRule, error) {
+	var r learn.ThresholdRule
+	bad := fmt.Errorf("--threshold %q: want f1, youden, top_fraction=F, cost=FP:FN or a number: %w", s, errUsage)
+	name, arg, hasArg := strings.Cut(s, "=")
+	switch {
+	case s == "":
+		return r, nil
+	case s == learn.ThresholdF1 || s == learn.ThresholdYouden:
+		r.Rule = s
+	case name == learn.ThresholdTopFraction && hasArg:
+		v, err := strconv.ParseFloat(arg, 64)
+		if err != nil {
+			return r, bad
+		}
+		r.Rule, r.TopFraction = name, v
+	case name == learn.ThresholdCost && hasArg:
+		fp, fn, ok := strings.Cut(arg, ":")
+		a, err1 := strconv.ParseFloat(fp, 64)
+		b, err2 := strconv.ParseFloat(fn, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return r, bad
+		}
+		r.Rule, r.FalsePositive, r.FalseNegative = name, a, b
+	default:
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return r, bad
+		}
+		r.Rule, r.Value = learn.ThresholdFixed, v
+	}
+	if err := r.Validate(); err != nil {
+		return r, fmt.Errorf("--threshold %q: %v: %w", s, err, errUsage)
+	}
+	return r, nil
 }
 
 // fitSchema reads the schema file or infers a schema.
@@ -277,16 +373,29 @@ func writeFitSummary(w io.Writer, rep *fitReport, m *learn.Model) error {
 	fmt.Fprintf(tw, "log loss\t%.4f\n", met.LogLoss)
 	fmt.Fprintf(tw, "Brier\t%.4f\n", met.Brier)
 	a := met.AtThreshold
-	fmt.Fprintf(tw, "at %.2f\taccuracy %.4f, precision %.4f, recall %.4f, F1 %.4f\n", a.Threshold, a.Accuracy, a.Precision, a.Recall, a.F1)
+	fmt.Fprintf(tw, "at %.4f (%s)\taccuracy %.4f, precision %.4f, recall %.4f, F1 %.4f\n", a.Threshold, cmp.Or(s.ThresholdRule, learn.ThresholdFixed), a.Accuracy, a.Precision, a.Recall, a.F1)
+	for _, k := range met.TopK {
+		fmt.Fprintf(tw, "top %.0f%%\trecall %.4f, precision %.4f, lift %.2f\n", 100*k.Fraction, k.Recall, k.Precision, k.Lift)
+	}
 	fmt.Fprintf(tw, "ECE\t%.4f\n", met.ECE)
+	truth := map[string]fitArmUplift{}
+	for _, u := range rep.Uplift {
+		truth[u.Arm] = u
+	}
 	for _, u := range met.Uplift {
 		fmt.Fprintf(tw, "uplift %s\tqini %.4f, observed %.4f, predicted %.4f (treated %d, control %d)\n", u.Arm, u.Qini, u.ObservedUplift, u.PredictedUplift, u.Treated, u.Control)
+		if t := truth[u.Arm]; t.TrueMeanUplift != nil {
+			fmt.Fprintf(tw, "  truth\tmean %.4f, RMSE %.4f\n", *t.TrueMeanUplift, *t.UpliftRMSE)
+		}
 		for _, k := range u.UpliftAtK {
 			fmt.Fprintf(tw, "  uplift@%.0f%%\t%.4f\n", 100*k.Fraction, k.Uplift)
 		}
 	}
 	if len(rep.Search) > 0 {
 		fmt.Fprintf(tw, "search\t%d settings by validation %s\n", len(rep.Search), rep.Search[0].Metric)
+	}
+	for _, d := range rep.Dropped {
+		fmt.Fprintf(tw, "dropped %s\t%s\n", d.Feature, d.Why())
 	}
 	fmt.Fprintln(tw, "\ncalibration by decile\tmean predicted\tobserved")
 	for i, b := range met.Calibration {
