@@ -182,7 +182,7 @@ func (m *Models) TrainModel(ctx context.Context, in workflows.TrainInput) (workf
 	man, err := m.Registry.Register(ctx, registry.RegisterRequest{
 		Model: in.Model, RunID: in.RunID, WorkflowID: in.WorkflowID, CodeVersion: m.CodeVersion,
 		DataWindow: w, Schema: cfg.Schema(), Metrics: metrics, Parent: parent, Seed: cfg.Train.Seed,
-		Config:    cfgJSON,
+		Config: cfgJSON, DroppedFeatures: model.Dropped,
 		Artifacts: map[string][]byte{registry.ModelArtifact: modelJSON, trainingKeyArtifact: []byte(key)},
 	})
 	if err != nil {
@@ -238,7 +238,12 @@ func flatMetrics(mt learn.Metrics) map[string]float64 {
 		"roc_auc": mt.ROCAUC, "pr_auc": mt.PRAUC, "log_loss": mt.LogLoss, "brier": mt.Brier,
 		"ece": mt.ECE, "rows": float64(mt.Rows), "positive_rate": mt.PositiveRate,
 		"precision": mt.AtThreshold.Precision, "recall": mt.AtThreshold.Recall,
-		"accuracy": mt.AtThreshold.Accuracy, "f1": mt.AtThreshold.F1,
+		"accuracy": mt.AtThreshold.Accuracy, "f1": mt.AtThreshold.F1, "threshold": mt.AtThreshold.Threshold,
+	}
+	for _, k := range mt.TopK {
+		pct := fmt.Sprintf("%.0f", 100*k.Fraction)
+		out["recall_at_"+pct] = k.Recall
+		out["lift_at_"+pct] = k.Lift
 	}
 	for _, a := range mt.Uplift {
 		out["qini:"+a.Arm] = a.Qini

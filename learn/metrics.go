@@ -137,12 +137,15 @@ func Brier(y, p []float64) float64 {
 // Confusion holds the counts and rates of hard decisions p >= Threshold.
 // A rate whose denominator is zero is 0, as scikit-learn's zero_division=0.
 type Confusion struct {
-	Threshold      float64 `json:"threshold"`
-	TP, FP, TN, FN int
-	Accuracy       float64 `json:"accuracy"`
-	Precision      float64 `json:"precision"`
-	Recall         float64 `json:"recall"`
-	F1             float64 `json:"f1"`
+	Threshold float64 `json:"threshold"`
+	TP        int     `json:"tp"`
+	FP        int     `json:"fp"`
+	TN        int     `json:"tn"`
+	FN        int     `json:"fn"`
+	Accuracy  float64 `json:"accuracy"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
 }
 
 // AtThreshold counts decisions p >= t against labels y.

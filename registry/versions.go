@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/schema"
 )
 
@@ -43,6 +44,9 @@ type Manifest struct {
 	Seed int64 `json:"seed"`
 	// Config is the training configuration as given.
 	Config json.RawMessage `json:"config,omitempty"`
+	// DroppedFeatures lists every feature Pearson selection dropped, with
+	// its correlation and why.
+	DroppedFeatures []learn.DroppedFeature `json:"dropped_features,omitempty"`
 	// Artifacts lists every artifact stored with the registration.
 	Artifacts map[string]ArtifactInfo `json:"artifacts"`
 }
@@ -83,6 +87,8 @@ type RegisterRequest struct {
 	Parent      int
 	Seed        int64
 	Config      json.RawMessage
+	// DroppedFeatures are the features selection dropped (see Manifest).
+	DroppedFeatures []learn.DroppedFeature
 
 	Artifacts map[string][]byte
 }
@@ -307,19 +313,20 @@ func (r *Registry) complete(ctx context.Context, req RegisterRequest, n int) (*M
 	}
 
 	m := &Manifest{
-		Model:       req.Model,
-		Version:     n,
-		CreatedAt:   r.Now().UTC(),
-		CodeVersion: req.CodeVersion,
-		DataWindow:  req.DataWindow,
-		Schema:      req.Schema,
-		Metrics:     req.Metrics,
-		Parent:      req.Parent,
-		WorkflowID:  req.WorkflowID,
-		RunID:       req.RunID,
-		Seed:        req.Seed,
-		Config:      req.Config,
-		Artifacts:   make(map[string]ArtifactInfo, len(req.Artifacts)),
+		Model:           req.Model,
+		Version:         n,
+		CreatedAt:       r.Now().UTC(),
+		CodeVersion:     req.CodeVersion,
+		DataWindow:      req.DataWindow,
+		Schema:          req.Schema,
+		Metrics:         req.Metrics,
+		Parent:          req.Parent,
+		WorkflowID:      req.WorkflowID,
+		RunID:           req.RunID,
+		Seed:            req.Seed,
+		Config:          req.Config,
+		DroppedFeatures: req.DroppedFeatures,
+		Artifacts:       make(map[string]ArtifactInfo, len(req.Artifacts)),
 	}
 	// Sorted for a deterministic upload order (and failure point in tests).
 	for _, name := range sortedKeys(req.Artifacts) {

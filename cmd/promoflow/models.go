@@ -316,6 +316,16 @@ func printVersion(w io.Writer, info *registry.VersionInfo, integrity string) err
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(m.DroppedFeatures) > 0 {
+		fmt.Fprintln(w, "\ndropped features:")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, d := range m.DroppedFeatures {
+			fmt.Fprintf(tw, "  %s\t%s\n", d.Feature, d.Why())
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 
 	fmt.Fprintln(w, "\nschema:")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
