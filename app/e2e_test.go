@@ -3,14 +3,17 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/registry"
@@ -277,5 +280,52 @@ func TestDailyRetrainWaitsForApproval(t *testing.T) {
 	}
 	if !res.Promoted || s.production(t) != 1 {
 		t.Errorf("after approval promoted=%v production=%d, want promoted v1", res.Promoted, s.production(t))
+	}
+}
+
+// TestDailyRetrainRefusesLeakage runs a day whose configuration declares a
+// feature known only after the outcome: the train step refuses at once,
+// naming the column and the evidence, registers nothing and is not
+// retried; listing the column under allow_features trains the same day.
+func TestDailyRetrainRefusesLeakage(t *testing.T) {
+	s := startE2E(t, false)
+	days := s.land(t, synth.Config{Rows: 3000, Seed: 9, Days: 1})
+	cfg := stacktest.ModelConfig(s.model, false)
+	train := cfg["train"].(map[string]any)
+	train["post_outcome"] = []string{"history"}
+	stacktest.WriteConfig(t, s.cfg.ConfigDir, s.model, cfg)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	in := workflows.DailyInput{Model: s.model, Day: days[0]}
+	_, err := RunDaily(ctx, s.tc, s.cfg.TaskQueue, in, nil)
+	var leak *temporal.ApplicationError
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if a, ok := e.(*temporal.ApplicationError); ok && a.Type() == "Leakage" && a.NonRetryable() {
+			leak = a
+		}
+	}
+	if leak == nil || !strings.Contains(leak.Error(), `column "history"`) {
+		t.Fatalf("DailyRetrain with a post-outcome feature = %v, want a Leakage error naming history", err)
+	}
+	if vs, err := s.reg.Versions(ctx, s.model); err == nil && len(vs) > 0 {
+		t.Errorf("a refused run registered %d versions", len(vs))
+	}
+	hist := s.tc.GetWorkflowHistory(ctx, workflows.DailyWorkflowID(s.model, days[0]), "", false, 0)
+	for hist.HasNext() {
+		ev, err := hist.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && a.GetAttempt() > 1 {
+			t.Errorf("an activity of the refused run was retried (attempt %d)", a.GetAttempt())
+		}
+	}
+
+	train["allow_features"] = []string{"history"}
+	stacktest.WriteConfig(t, s.cfg.ConfigDir, s.model, cfg)
+	// A failed day may run again under the same workflow id.
+	if res := s.runDay(t, days[0]); res.Version != 1 || !res.Promoted {
+		t.Fatalf("with history allowed: version %d promoted %v, want v1 promoted; steps %+v", res.Version, res.Promoted, res.Steps)
 	}
 }
