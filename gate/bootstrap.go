@@ -468,10 +468,14 @@ func fillRun(rng *rand.PCG, w []uint8) {
 // qini sets every arm's Qini coefficients of the sample weighted by w.
 func (pr *prepared) qini(w []uint8, out []armStats) {
 	for j, a := range pr.arms {
-		perfect := a.qiniC.perfect(w)
-		out[j] = armStats{c: a.qiniC.coefficient(w, perfect), p: math.NaN()}
+		// Both models rank the same rows: their counts, and so the
+		// perfect ranking, are the same.
+		areaC, counts := a.qiniC.area(w)
+		tot := counts.totals()
+		out[j] = armStats{c: coefficient(areaC, tot), p: math.NaN()}
 		if a.qiniP != nil {
-			out[j].p = a.qiniP.coefficient(w, perfect)
+			areaP, _ := a.qiniP.area(w)
+			out[j].p = coefficient(areaP, tot)
 		}
 	}
 }
@@ -559,62 +563,62 @@ func newQiniOrder(u []float64, treated []int8, y []float64) *qiniOrder {
 	return q
 }
 
+// qiniCounts are a weighted sample's treated and control rows and their
+// responders.
+type qiniCounts struct{ nt, nc, yt, yc float64 }
+
 // qiniTotals are a weighted sample's perfect Qini area and baseline.
 type qiniTotals struct{ perfect, baseline float64 }
 
-// perfect computes, for weights w, the area under the Qini curve of the
-// perfect ranking of q's rows (treated responders, then non-responders,
-// then control responders) and under the random-targeting line, as
-// learn.QiniCoefficient defines them.
-func (q *qiniOrder) perfect(w []uint8) qiniTotals {
-	var nt, nc, yt, yc float64
-	for k, i := range q.rows {
-		f := float64(w[i])
-		if q.treated[k] {
-			nt += f
-			yt += f * q.y[k]
-		} else {
-			nc += f
-			yc += f * q.y[k]
-		}
-	}
+// totals computes the area under the Qini curve of the perfect ranking
+// (treated responders, then non-responders, then control responders) and
+// under the random-targeting line, as learn.QiniCoefficient defines them.
+func (c qiniCounts) totals() qiniTotals {
 	// Points after each of the three groups of the perfect ranking.
-	x1, q1 := yt, yt
-	x2, q2 := nt+nc-yc, yt
-	x3, q3 := nt+nc, yt
-	if nc > 0 {
-		q3 -= yc * nt / nc
+	x1, q1 := c.yt, c.yt
+	x2, q2 := c.nt+c.nc-c.yc, c.yt
+	x3, q3 := c.nt+c.nc, c.yt
+	if c.nc > 0 {
+		q3 -= c.yc * c.nt / c.nc
 	}
 	area := x1*q1/2 + (x2-x1)*(q1+q2)/2 + (x3-x2)*(q2+q3)/2
 	return qiniTotals{perfect: area, baseline: x3 * q3 / 2}
 }
 
-// coefficient is the Qini coefficient of the weighted sample: the area
-// between the model's Qini curve and the random line over the same area
-// for the perfect ranking; 0 when the perfect ranking is no better than
-// random, as learn.QiniCoefficient.
-func (q *qiniOrder) coefficient(w []uint8, tot qiniTotals) float64 {
-	var nt, nc, yt, yc, x, px, pq, area float64
+// area walks q's rows, highest predicted uplift first, and returns the
+// area under the Qini curve of the sample weighted by w and the sample's
+// counts.
+func (q *qiniOrder) area(w []uint8) (float64, qiniCounts) {
+	var c qiniCounts
+	var x, px, pq, area float64
 	for k, i := range q.rows {
 		if f := float64(w[i]); f != 0 {
 			x += f
 			if q.treated[k] {
-				nt += f
-				yt += f * q.y[k]
+				c.nt += f
+				c.yt += f * q.y[k]
 			} else {
-				nc += f
-				yc += f * q.y[k]
+				c.nc += f
+				c.yc += f * q.y[k]
 			}
 		}
 		if q.last[k] {
-			v := yt
-			if nc > 0 {
-				v -= yc * nt / nc
+			v := c.yt
+			if c.nc > 0 {
+				v -= c.yc * c.nt / c.nc
 			}
 			area += (x - px) * (v + pq) / 2
 			px, pq = x, v
 		}
 	}
+	return area, c
+}
+
+// coefficient is the Qini coefficient of a curve's area: the area between
+// it and the random line over the same area for the perfect ranking; 0
+// when the perfect ranking is no better than random, as
+// learn.QiniCoefficient.
+func coefficient(area float64, tot qiniTotals) float64 {
 	best := tot.perfect - tot.baseline
 	if best == 0 {
 		return 0
