@@ -24,7 +24,9 @@ type Limits struct {
 	MaxCalibrationError float64 `yaml:"max_calibration_error" json:"max_calibration_error"`
 	// MinRows is the smallest holdout the gate trusts.
 	MinRows int `yaml:"min_rows" json:"min_rows"`
-	// MinQini is the lowest Qini coefficient of an uplift model (exclusive).
+	// MinQini is the lowest Qini coefficient of each uplift arm
+	// (exclusive); in ModeInterval the lower bound of the arm's interval
+	// must be above it.
 	MinQini float64 `yaml:"min_qini" json:"min_qini"`
 	// MaxQuarantineShare bounds the share of the run day's rows that
 	// cleaning quarantined: a day that bad is not trusted to train on.
