@@ -347,11 +347,14 @@ func (m *Models) ValidateModel(ctx context.Context, in workflows.ValidateInput) 
 	if err != nil {
 		return gate.Verdict{}, err
 	}
+	rows, err := gateRows(challenger, prodModel, holdout)
+	if err != nil {
+		return gate.Verdict{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("validate %s v%d: %v", in.Model, in.Version, err), "InvalidInput", err)
+	}
 	v.Checks = gate.Judge(cfg.Gate, gate.Input{
-		HoldoutRows: len(holdout.Rows), Challenger: chScores, Production: prodScores, QuarantineShare: share,
-		Rows: gateRows(challenger, prodModel, holdout),
+		HoldoutRows: len(holdout.Rows), Challenger: chScores, Production: prodScores, QuarantineShare: share, Rows: rows,
 	})
-	v.Pass = gate.AllPass(v.Checks)
+	v.Pass, v.DisabledArms = gate.Decide(cfg.Gate, v.Checks)
 	if err := m.storeVerdict(ctx, v); err != nil {
 		return gate.Verdict{}, err
 	}
@@ -379,12 +382,8 @@ func holdoutScores(m *learn.Model, holdout *dataset.Table) (gate.Scores, error) 
 		return gate.Scores{AUC: math.NaN(), LogLoss: math.NaN(), CalibrationError: math.NaN()}, nil
 	}
 	s := gate.Scores{AUC: mt.ROCAUC, LogLoss: mt.LogLoss, CalibrationError: mt.ECE}
-	if len(mt.Uplift) > 0 {
-		best := math.Inf(-1)
-		for _, a := range mt.Uplift {
-			best = math.Max(best, a.Qini)
-		}
-		s.Qini = &best
+	for _, a := range mt.Uplift {
+		s.Arms = append(s.Arms, gate.ArmScore{Arm: a.Arm, Qini: a.Qini})
 	}
 	return s, nil
 }
@@ -500,19 +499,18 @@ func nonRetryableIf(err error) error {
 }
 
 // gateRows scores the labelled holdout rows with the challenger and, when
-// given, production, so the gate can put confidence intervals on its
-// checks. It returns nil when the challenger cannot score the rows; the
-// gate then judges on point values alone. For an uplift model the judged
-// arm is the one with the challenger's best Qini coefficient, as in
-// holdoutScores.
-func gateRows(challenger, production *learn.Model, holdout *dataset.Table) *gate.Paired {
+// given, production, and pairs them for the gate (gate.Pair), so it can
+// put confidence intervals on its checks. It returns nil when the
+// challenger cannot score the rows; the gate then judges on point values
+// alone.
+func gateRows(challenger, production *learn.Model, holdout *dataset.Table) (*gate.Paired, error) {
 	targets := challenger.Schema.OfKind(schema.Target)
 	if len(targets) != 1 {
-		return nil
+		return nil, nil
 	}
 	tj, ok := holdout.Col(targets[0].Name)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	pos := targets[0].Positive
 	if pos == "" {
@@ -534,82 +532,46 @@ func gateRows(challenger, production *learn.Model, holdout *dataset.Table) *gate
 	}
 	cs, err := challenger.ScoreTable(labelled)
 	if err != nil || len(cs) == 0 {
-		return nil
+		return nil, nil
 	}
-	p := &gate.Paired{Y: y, Challenger: scoreProbs(cs)}
-	var ps []learn.Score
+	h := gate.Holdout{Y: y}
+	h.Challenger, h.ChallengerUplift = splitScores(cs)
 	if production != nil {
 		// A production model that cannot score the rows leaves the
 		// comparison to point values.
-		if ps, err = production.ScoreTable(labelled); err == nil {
-			p.Production = scoreProbs(ps)
-		} else {
-			ps = nil
+		if ps, err := production.ScoreTable(labelled); err == nil {
+			h.Production, h.ProductionUplift = splitScores(ps)
 		}
 	}
-	if challenger.Uplift != nil {
-		pairUplift(p, challenger.Uplift, labelled, cs, ps)
-	}
-	return p
-}
-
-// scoreProbs returns the propensity of each score.
-func scoreProbs(s []learn.Score) []float64 {
-	out := make([]float64, len(s))
-	for i, v := range s {
-		out[i] = v.Propensity
-	}
-	return out
-}
-
-// pairUplift adds to p the treatment and predicted uplift of the
-// challenger's best arm (by Qini coefficient) on rows.
-func pairUplift(p *gate.Paired, u *learn.UpliftModel, rows *dataset.Table, cs, ps []learn.Score) {
-	tj, ok := rows.Col(u.Treatment)
-	if !ok {
-		return
-	}
-	best, bestQini := "", math.Inf(-1)
-	for _, a := range u.Arms {
-		var y, up []float64
-		var treated []bool
-		for i, row := range rows.Rows {
-			if t := row[tj]; t == a.Arm || t == u.Control {
-				y = append(y, p.Y[i])
-				up = append(up, cs[i].Uplift[a.Arm])
-				treated = append(treated, t == a.Arm)
+	if u := challenger.Uplift; u != nil {
+		if tcol, ok := labelled.Col(u.Treatment); ok {
+			h.Control = u.Control
+			h.Treatment = make([]string, len(labelled.Rows))
+			for i, row := range labelled.Rows {
+				h.Treatment[i] = row[tcol]
+			}
+			for _, a := range u.Arms {
+				h.Arms = append(h.Arms, a.Arm)
 			}
 		}
-		if q := learn.QiniCoefficient(y, up, treated); len(y) > 0 && q > bestQini {
-			best, bestQini = a.Arm, q
+	}
+	return gate.Pair(h)
+}
+
+// splitScores returns the propensity of each score and, of an uplift
+// model, its uplift by arm (nil otherwise).
+func splitScores(s []learn.Score) (prob []float64, uplift []map[string]float64) {
+	prob = make([]float64, len(s))
+	if len(s) > 0 && s[0].Uplift != nil {
+		uplift = make([]map[string]float64, len(s))
+	}
+	for i, v := range s {
+		prob[i] = v.Propensity
+		if uplift != nil {
+			uplift[i] = v.Uplift
 		}
 	}
-	if best == "" {
-		return
-	}
-	p.Treated = make([]int8, len(rows.Rows))
-	p.ChallengerUplift = make([]float64, len(rows.Rows))
-	prodHasArm := false
-	if len(ps) > 0 {
-		_, prodHasArm = ps[0].Uplift[best]
-	}
-	if prodHasArm {
-		p.ProductionUplift = make([]float64, len(rows.Rows))
-	}
-	for i, row := range rows.Rows {
-		switch row[tj] {
-		case best:
-			p.Treated[i] = 1
-		case u.Control:
-			p.Treated[i] = 0
-		default:
-			p.Treated[i] = -1
-		}
-		p.ChallengerUplift[i] = cs[i].Uplift[best]
-		if prodHasArm {
-			p.ProductionUplift[i] = ps[i].Uplift[best]
-		}
-	}
+	return prob, uplift
 }
 
 // storeVerdict adds the gate's verdict to the challenger's version as

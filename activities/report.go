@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -68,10 +67,12 @@ func (m *Models) WriteReport(ctx context.Context, in workflows.ReportInput) (wor
 		t.HoldoutNote = fmt.Sprintf("holdout metrics of %d rows not measured: %v", len(holdout.Rows), err)
 	} else {
 		t.Holdout = &mt
-		t.QiniArm = bestArm(mt)
 	}
-	t.Rows = gateRows(model, nil, holdout)
+	t.Rows, err = gateRows(model, nil, holdout)
 	stop()
+	if err != nil {
+		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("report %s v%d: %v", in.Model, in.Version, err), "InvalidInput", err)
+	}
 
 	days, err := m.Store.Status(ctx, cfg.Source, 0)
 	if err != nil {
@@ -98,16 +99,4 @@ func (m *Models) WriteReport(ctx context.Context, in workflows.ReportInput) (wor
 		return res, nonRetryableIf(fmt.Errorf("report %s v%d: %w", in.Model, in.Version, err))
 	}
 	return res, nil
-}
-
-// bestArm is the arm with the highest Qini coefficient, the one the gate
-// judges (see holdoutScores and gateRows); "" for a propensity model.
-func bestArm(mt learn.Metrics) string {
-	best, q := "", math.Inf(-1)
-	for _, a := range mt.Uplift {
-		if a.Qini > q {
-			best, q = a.Arm, a.Qini
-		}
-	}
-	return best
 }

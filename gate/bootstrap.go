@@ -19,30 +19,49 @@ type Paired struct {
 	// Challenger and Production are the predicted probabilities;
 	// Production is nil when there is no production model.
 	Challenger, Production []float64
-	// Treated is nil unless the models estimate uplift; then it is per row
-	// 1 for rows given the judged treatment arm, 0 for control rows and -1
-	// for rows of other arms, which take no part in the Qini coefficient.
+	// Arms are the treatment arms of uplift models, each judged on its
+	// own; nil for propensity models.
+	Arms []PairedArm
+}
+
+// PairedArm is one treatment arm of a Paired holdout.
+type PairedArm struct {
+	Arm string
+	// Treated is per row 1 for rows given the arm, 0 for control rows and
+	// -1 for rows of other arms, which take no part in its Qini
+	// coefficient.
 	Treated []int8
 	// ChallengerUplift and ProductionUplift are the predicted uplifts of
-	// the judged arm; ProductionUplift is nil when production has none.
+	// the arm; ProductionUplift is nil when production has no such arm.
 	ChallengerUplift, ProductionUplift []float64
 }
 
 // validate checks that every per-row slice has one value per row.
 func (p Paired) validate() error {
 	n := len(p.Y)
-	bad := len(p.Challenger) != n ||
-		(p.Production != nil && len(p.Production) != n) ||
-		(p.Treated != nil && (len(p.Treated) != n || len(p.ChallengerUplift) != n)) ||
-		(p.ProductionUplift != nil && len(p.ProductionUplift) != n)
-	if bad {
-		return fmt.Errorf("paired rows: %d labels but %d challenger, %d production, %d treated, %d and %d uplift values",
-			n, len(p.Challenger), len(p.Production), len(p.Treated), len(p.ChallengerUplift), len(p.ProductionUplift))
+	if len(p.Challenger) != n || (p.Production != nil && len(p.Production) != n) {
+		return fmt.Errorf("paired rows: %d labels but %d challenger and %d production values", n, len(p.Challenger), len(p.Production))
+	}
+	for _, a := range p.Arms {
+		if len(a.Treated) != n || len(a.ChallengerUplift) != n || (a.ProductionUplift != nil && len(a.ProductionUplift) != n) {
+			return fmt.Errorf("paired rows: %d labels but arm %s has %d treated, %d and %d uplift values",
+				n, a.Arm, len(a.Treated), len(a.ChallengerUplift), len(a.ProductionUplift))
+		}
 	}
 	if n == 0 {
 		return fmt.Errorf("paired rows: no rows")
 	}
 	return nil
+}
+
+// withoutProduction is p without production's predictions.
+func (p *Paired) withoutProduction() *Paired {
+	out := &Paired{Y: p.Y, Challenger: p.Challenger}
+	for _, a := range p.Arms {
+		a.ProductionUplift = nil
+		out.Arms = append(out.Arms, a)
+	}
+	return out
 }
 
 // Interval is an estimate with its two-sided confidence interval.
@@ -72,9 +91,26 @@ type BootstrapResult struct {
 	LogLossDiff     *Interval `json:"log_loss_diff,omitempty"`
 	Calibration     Interval  `json:"calibration"`
 	CalibrationDiff *Interval `json:"calibration_diff,omitempty"`
-	// Qini is nil unless the rows carry uplift.
-	Qini     *Interval `json:"qini,omitempty"`
+	// Arms are the Qini intervals of the rows' arms, in their order.
+	Arms []ArmInterval `json:"arms,omitempty"`
+}
+
+// ArmInterval is the Qini coefficient of one arm and its difference with
+// production's (nil when production has no such arm).
+type ArmInterval struct {
+	Arm      string    `json:"arm"`
+	Qini     Interval  `json:"qini"`
 	QiniDiff *Interval `json:"qini_diff,omitempty"`
+}
+
+// Arm returns the intervals of the named arm, nil when there are none.
+func (r BootstrapResult) Arm(name string) *ArmInterval {
+	for i := range r.Arms {
+		if r.Arms[i].Arm == name {
+			return &r.Arms[i]
+		}
+	}
+	return nil
 }
 
 // calibrationBins matches learn.Metrics' calibration deciles.
@@ -92,7 +128,9 @@ const calibrationBins = 10
 // weighted mean of per-row loss differences; the calibration error keeps
 // the decile bins of the full holdout and sums weighted residuals y − p per
 // bin; the Qini curve walks the rows in the fixed order of predicted uplift
-// accumulating weighted counts.
+// accumulating weighted counts. Every arm's Qini coefficient is computed
+// on the same resampled rows, in one pass: the weights of a resample are
+// drawn once and walked by each arm's order of predicted uplift.
 //
 // Rows are grouped by their pair of calibration bins into runs of at most
 // runRows rows, and each worker walks the runs once, adding every run to
@@ -113,6 +151,11 @@ func Bootstrap(p Paired, c BootstrapConfig) (BootstrapResult, error) {
 	est := pr.estimate()
 
 	samples := make([]stats, c.Resamples)
+	na := len(pr.arms)
+	qini := make([]armStats, c.Resamples*na)
+	for b := range samples {
+		samples[b].qini = qini[b*na : (b+1)*na]
+	}
 	workers := c.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -151,19 +194,25 @@ func Bootstrap(p Paired, c BootstrapConfig) (BootstrapResult, error) {
 		res.LogLossDiff = interval(est.llDiff, func(s stats) float64 { return s.llDiff })
 		res.CalibrationDiff = interval(est.eceC-est.eceP, func(s stats) float64 { return s.eceC - s.eceP })
 	}
-	if pr.qiniC != nil {
-		res.Qini = interval(est.qiniC, func(s stats) float64 { return s.qiniC })
-		if pr.qiniP != nil {
-			res.QiniDiff = interval(est.qiniC-est.qiniP, func(s stats) float64 { return s.qiniC - s.qiniP })
+	for j, a := range pr.arms {
+		ai := ArmInterval{Arm: a.name, Qini: *interval(est.qini[j].c, func(s stats) float64 { return s.qini[j].c })}
+		if a.qiniP != nil {
+			ai.QiniDiff = interval(est.qini[j].c-est.qini[j].p, func(s stats) float64 { return s.qini[j].c - s.qini[j].p })
 		}
+		res.Arms = append(res.Arms, ai)
 	}
 	return res, nil
 }
 
 // stats are the statistics of one (re)sample.
 type stats struct {
-	llDiff, eceC, eceP, qiniC, qiniP float64
+	llDiff, eceC, eceP float64
+	qini               []armStats // per arm of prepared.arms
 }
+
+// armStats are one arm's Qini coefficients of a sample: challenger's and
+// production's (NaN without).
+type armStats struct{ c, p float64 }
 
 // runRows bounds a run so that its contributions stay in cache while
 // every resample of a worker adds it up.
@@ -183,10 +232,15 @@ type prepared struct {
 	// (0 without production); resC and resP the residuals y − p.
 	llDiff, resC, resP []float64
 	runs               []run
-	// y and treated are per row in the same order, for the Qini
-	// coefficient; qiniC and qiniP walk them by predicted uplift.
-	y            []float64
-	treated      []int8
+	// arms walk the rows, in the same order, by each arm's predicted
+	// uplift for its Qini coefficients.
+	arms []preparedArm
+}
+
+// preparedArm is one arm's Qini rows by the challenger's and production's
+// predicted uplift (qiniP nil without production's).
+type preparedArm struct {
+	name         string
 	qiniC, qiniP *qiniOrder
 }
 
@@ -237,18 +291,24 @@ func newPrepared(p Paired) *prepared {
 		pr.runs = append(pr.runs, run{lo: lo, hi: hi, binC: bc, binP: bp})
 		lo = hi
 	}
-	if p.Treated != nil {
-		pr.y, pr.treated = make([]float64, n), make([]int8, n)
+	if len(p.Arms) > 0 {
+		y, treated := make([]float64, n), make([]int8, n)
 		uc, up := make([]float64, n), make([]float64, n)
 		for k, i := range order {
-			pr.y[k], pr.treated[k], uc[k] = p.Y[i], p.Treated[i], p.ChallengerUplift[i]
-			if p.ProductionUplift != nil {
-				up[k] = p.ProductionUplift[i]
-			}
+			y[k] = p.Y[i]
 		}
-		pr.qiniC = newQiniOrder(uc, pr.treated, pr.y)
-		if p.ProductionUplift != nil {
-			pr.qiniP = newQiniOrder(up, pr.treated, pr.y)
+		for _, a := range p.Arms {
+			for k, i := range order {
+				treated[k], uc[k] = a.Treated[i], a.ChallengerUplift[i]
+				if a.ProductionUplift != nil {
+					up[k] = a.ProductionUplift[i]
+				}
+			}
+			pa := preparedArm{name: a.Arm, qiniC: newQiniOrder(uc, treated, y)}
+			if a.ProductionUplift != nil {
+				pa.qiniP = newQiniOrder(up, treated, y)
+			}
+			pr.arms = append(pr.arms, pa)
 		}
 	}
 	return pr
@@ -293,8 +353,9 @@ func (a *sums) add(r run, w, ll, rc, rp float64) {
 	a.binP[r.binP] += rp
 }
 
-func (a *sums) stats() stats {
-	return stats{llDiff: a.llDiff / a.w, eceC: absSum(a.binC[:]) / a.w, eceP: absSum(a.binP[:]) / a.w, qiniC: math.NaN(), qiniP: math.NaN()}
+// stats sets s's log loss and calibration statistics from the sums.
+func (a *sums) stats(s *stats) {
+	s.llDiff, s.eceC, s.eceP = a.llDiff/a.w, absSum(a.binC[:])/a.w, absSum(a.binP[:])/a.w
 }
 
 // estimate is the statistics of the holdout itself, every weight 1.
@@ -309,18 +370,20 @@ func (pr *prepared) estimate() stats {
 		}
 		a.add(r, float64(r.hi-r.lo), ll, rc, rp)
 	}
-	s := a.stats()
-	if pr.qiniC != nil {
-		w := make([]uint8, len(pr.y))
+	s := stats{qini: make([]armStats, len(pr.arms))}
+	a.stats(&s)
+	if len(pr.arms) > 0 {
+		w := make([]uint8, len(pr.llDiff))
 		for i := range w {
 			w[i] = 1
 		}
-		pr.qini(w, &s)
+		pr.qini(w, s.qini)
 	}
 	return s
 }
 
-// resample computes resamples first, first+1, ... into out.
+// resample computes resamples first, first+1, ... into out, whose qini
+// slices hold one value per arm.
 func (pr *prepared) resample(seed uint64, first int, out []stats) {
 	rngs := make([]rand.PCG, len(out))
 	acc := make([]sums, len(out))
@@ -335,18 +398,19 @@ func (pr *prepared) resample(seed uint64, first int, out []stats) {
 		}
 	}
 	var w []uint8
-	if pr.qiniC != nil {
-		w = make([]uint8, len(pr.y))
+	if len(pr.arms) > 0 {
+		w = make([]uint8, len(pr.llDiff))
 	}
 	for k := range out {
-		out[k] = acc[k].stats()
-		if pr.qiniC != nil {
-			// Draw the same weights again, this time keeping them.
+		acc[k].stats(&out[k])
+		if len(pr.arms) > 0 {
+			// Draw the same weights again, this time keeping them for
+			// every arm.
 			rng := rand.NewPCG(seed, uint64(first+k))
 			for _, r := range pr.runs {
 				fillRun(rng, w[r.lo:r.hi])
 			}
-			pr.qini(w, &out[k])
+			pr.qini(w, out[k].qini)
 		}
 	}
 }
@@ -401,12 +465,18 @@ func fillRun(rng *rand.PCG, w []uint8) {
 	}
 }
 
-// qini sets the Qini coefficients of the sample weighted by w.
-func (pr *prepared) qini(w []uint8, s *stats) {
-	perfect := perfectQini(pr.y, pr.treated, w)
-	s.qiniC = pr.qiniC.coefficient(w, perfect)
-	if pr.qiniP != nil {
-		s.qiniP = pr.qiniP.coefficient(w, perfect)
+// qini sets every arm's Qini coefficients of the sample weighted by w.
+func (pr *prepared) qini(w []uint8, out []armStats) {
+	for j, a := range pr.arms {
+		// Both models rank the same rows: their counts, and so the
+		// perfect ranking, are the same.
+		areaC, counts := a.qiniC.area(w)
+		tot := counts.totals()
+		out[j] = armStats{c: coefficient(areaC, tot), p: math.NaN()}
+		if a.qiniP != nil {
+			areaP, _ := a.qiniP.area(w)
+			out[j].p = coefficient(areaP, tot)
+		}
 	}
 }
 
@@ -493,65 +563,62 @@ func newQiniOrder(u []float64, treated []int8, y []float64) *qiniOrder {
 	return q
 }
 
+// qiniCounts are a weighted sample's treated and control rows and their
+// responders.
+type qiniCounts struct{ nt, nc, yt, yc float64 }
+
 // qiniTotals are a weighted sample's perfect Qini area and baseline.
 type qiniTotals struct{ perfect, baseline float64 }
 
-// perfectQini computes, for weights w, the area under the Qini curve of
-// the perfect ranking (treated responders, then non-responders, then
-// control responders) and under the random-targeting line, as
-// learn.QiniCoefficient defines them.
-func perfectQini(y []float64, treated []int8, w []uint8) qiniTotals {
-	var nt, nc, yt, yc float64
-	for i, t := range treated {
-		if t < 0 || w[i] == 0 {
-			continue
-		}
-		f := float64(w[i])
-		if t == 1 {
-			nt += f
-			yt += f * y[i]
-		} else {
-			nc += f
-			yc += f * y[i]
-		}
-	}
+// totals computes the area under the Qini curve of the perfect ranking
+// (treated responders, then non-responders, then control responders) and
+// under the random-targeting line, as learn.QiniCoefficient defines them.
+func (c qiniCounts) totals() qiniTotals {
 	// Points after each of the three groups of the perfect ranking.
-	x1, q1 := yt, yt
-	x2, q2 := nt+nc-yc, yt
-	x3, q3 := nt+nc, yt
-	if nc > 0 {
-		q3 -= yc * nt / nc
+	x1, q1 := c.yt, c.yt
+	x2, q2 := c.nt+c.nc-c.yc, c.yt
+	x3, q3 := c.nt+c.nc, c.yt
+	if c.nc > 0 {
+		q3 -= c.yc * c.nt / c.nc
 	}
 	area := x1*q1/2 + (x2-x1)*(q1+q2)/2 + (x3-x2)*(q2+q3)/2
 	return qiniTotals{perfect: area, baseline: x3 * q3 / 2}
 }
 
-// coefficient is the Qini coefficient of the weighted sample: the area
-// between the model's Qini curve and the random line over the same area
-// for the perfect ranking; 0 when the perfect ranking is no better than
-// random, as learn.QiniCoefficient.
-func (q *qiniOrder) coefficient(w []uint8, tot qiniTotals) float64 {
-	var nt, nc, yt, yc, x, px, pq, area float64
+// area walks q's rows, highest predicted uplift first, and returns the
+// area under the Qini curve of the sample weighted by w and the sample's
+// counts.
+func (q *qiniOrder) area(w []uint8) (float64, qiniCounts) {
+	var c qiniCounts
+	var x, px, pq, area float64
 	for k, i := range q.rows {
 		if f := float64(w[i]); f != 0 {
 			x += f
 			if q.treated[k] {
-				nt += f
-				yt += f * q.y[k]
+				c.nt += f
+				c.yt += f * q.y[k]
 			} else {
-				nc += f
-				yc += f * q.y[k]
+				c.nc += f
+				c.yc += f * q.y[k]
 			}
 		}
 		if q.last[k] {
-			v := yt
-			if nc > 0 {
-				v -= yc * nt / nc
+			v := c.yt
+			if c.nc > 0 {
+				v -= c.yc * c.nt / c.nc
 			}
 			area += (x - px) * (v + pq) / 2
 			px, pq = x, v
 		}
 	}
+	return area, c
+}
+
+// coefficient is the Qini coefficient of a curve's area: the area between
+// it and the random line over the same area for the perfect ranking; 0
+// when the perfect ranking is no better than random, as
+// learn.QiniCoefficient.
+func coefficient(area float64, tot qiniTotals) float64 {
 	best := tot.perfect - tot.baseline
 	if best == 0 {
 		return 0

@@ -6,6 +6,7 @@ package gate
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -23,7 +24,9 @@ type Limits struct {
 	MaxCalibrationError float64 `yaml:"max_calibration_error" json:"max_calibration_error"`
 	// MinRows is the smallest holdout the gate trusts.
 	MinRows int `yaml:"min_rows" json:"min_rows"`
-	// MinQini is the lowest Qini coefficient of an uplift model (exclusive).
+	// MinQini is the lowest Qini coefficient of each uplift arm
+	// (exclusive); in ModeInterval the lower bound of the arm's interval
+	// must be above it.
 	MinQini float64 `yaml:"min_qini" json:"min_qini"`
 	// MaxQuarantineShare bounds the share of the run day's rows that
 	// cleaning quarantined: a day that bad is not trusted to train on.
@@ -47,12 +50,23 @@ type Limits struct {
 	BootstrapResamples int `yaml:"bootstrap_resamples" json:"bootstrap_resamples,omitempty"`
 	// Seed seeds the bootstrap, so a verdict can be recomputed exactly.
 	Seed uint64 `yaml:"seed" json:"seed,omitempty"`
+	// Arms is what an uplift arm failing its checks does: ArmsAll
+	// (default) fails the verdict, ArmsAny disables the arm, which is then
+	// never offered, and fails the verdict only when every arm is
+	// disabled (see Decide).
+	Arms string `yaml:"arms" json:"arms,omitempty"`
 }
 
 // Comparison modes of Limits.Mode.
 const (
 	ModeInterval = "interval"
 	ModePoint    = "point"
+)
+
+// Arm rules of Limits.Arms.
+const (
+	ArmsAll = "all"
+	ArmsAny = "any"
 )
 
 // Defaults are the limits used where a model's configuration is silent.
@@ -69,6 +83,7 @@ var Defaults = Limits{
 	Mode:                ModeInterval,
 	Confidence:          0.95,
 	BootstrapResamples:  1000,
+	Arms:                ArmsAll,
 }
 
 // WithDefaults fills unset limits from Defaults.
@@ -106,6 +121,9 @@ func (l Limits) WithDefaults() Limits {
 	if l.BootstrapResamples == 0 {
 		l.BootstrapResamples = Defaults.BootstrapResamples
 	}
+	if l.Arms == "" {
+		l.Arms = Defaults.Arms
+	}
 	return l
 }
 
@@ -119,13 +137,18 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("gate: confidence %v: want in (0.5, 1)", l.Confidence)
 	case l.BootstrapResamples < 100:
 		return fmt.Errorf("gate: bootstrap_resamples %d: want at least 100", l.BootstrapResamples)
+	case l.Arms != ArmsAll && l.Arms != ArmsAny:
+		return fmt.Errorf("gate: arms %q: want %q or %q", l.Arms, ArmsAll, ArmsAny)
 	}
 	return nil
 }
 
 // Check is one named test of the gate.
 type Check struct {
-	Name  string  `json:"name"`
+	Name string `json:"name"`
+	// Arm is the uplift arm a per-arm check judges ("" for the model as a
+	// whole); its name then ends in "[arm]", e.g. qini_positive[Mens E-Mail].
+	Arm   string  `json:"arm,omitempty"`
 	Value float64 `json:"value"`
 	Limit float64 `json:"limit"`
 	// Op says how Value must compare with Limit to pass: ">=", "<=" or ">".
@@ -149,17 +172,67 @@ type Verdict struct {
 	HoldoutRows int     `json:"holdout_rows"`
 	Pass        bool    `json:"pass"`
 	Checks      []Check `json:"checks"`
+	// DisabledArms are the uplift arms that failed their checks under
+	// `arms: any`, sorted: the version is never offered with them.
+	DisabledArms []string `json:"disabled_arms,omitempty"`
 }
 
-// Failed lists the names of the failed checks.
+// Failed lists the names of the failed checks that fail the verdict:
+// every failed check except those of a disabled arm, whose failure
+// disabled the arm instead, unless every arm is disabled.
 func (v Verdict) Failed() []string {
+	allOff := len(v.DisabledArms) > 0 && !slices.ContainsFunc(v.Checks, func(c Check) bool {
+		return c.Arm != "" && !v.ArmDisabled(c.Arm)
+	})
 	var out []string
 	for _, c := range v.Checks {
-		if !c.Pass {
+		if !c.Pass && (allOff || !v.ArmDisabled(c.Arm)) {
 			out = append(out, c.Name)
 		}
 	}
 	return out
+}
+
+// ArmDisabled reports whether arm is one of the verdict's disabled arms.
+func (v Verdict) ArmDisabled(arm string) bool {
+	return arm != "" && slices.Contains(v.DisabledArms, arm)
+}
+
+// Decide is the verdict on checks under l.Arms. An arm fails when one of
+// its checks (qini_positive[arm], qini_vs_production[arm]) fails. With
+// ArmsAll any failed check fails the verdict. With ArmsAny a failed arm
+// is disabled instead: pass then needs every check of the model as a
+// whole to pass and at least one arm of an uplift model to remain.
+// disabled lists the failed arms, sorted, under ArmsAny only.
+func Decide(l Limits, checks []Check) (pass bool, disabled []string) {
+	l = l.WithDefaults()
+	if len(checks) == 0 {
+		return false, nil
+	}
+	whole := true
+	var arms, failed []string
+	for _, c := range checks {
+		switch {
+		case c.Arm == "":
+			whole = whole && c.Pass
+		case !slices.Contains(arms, c.Arm):
+			arms = append(arms, c.Arm)
+		}
+		if c.Arm != "" && !c.Pass && !slices.Contains(failed, c.Arm) {
+			failed = append(failed, c.Arm)
+		}
+	}
+	if l.Arms != ArmsAny {
+		return whole && len(failed) == 0, nil
+	}
+	slices.Sort(failed)
+	return whole && (len(arms) == 0 || len(failed) < len(arms)), failed
+}
+
+// ArmScore is one uplift arm's Qini coefficient.
+type ArmScore struct {
+	Arm  string
+	Qini float64
 }
 
 // Scores are one model's metrics on the holdout.
@@ -167,8 +240,18 @@ type Scores struct {
 	AUC              float64
 	LogLoss          float64
 	CalibrationError float64
-	// Qini is set for uplift models only.
-	Qini *float64
+	// Arms are the Qini coefficients of an uplift model's treatment arms,
+	// in any order; nil for a propensity model.
+	Arms []ArmScore
+}
+
+// arm returns the score of the named arm.
+func (s Scores) arm(name string) (ArmScore, bool) {
+	i := slices.IndexFunc(s.Arms, func(a ArmScore) bool { return a.Arm == name })
+	if i < 0 {
+		return ArmScore{}, false
+	}
+	return s.Arms[i], true
 }
 
 // Input is what the gate judges: the challenger's and production's scores
@@ -190,20 +273,29 @@ type Input struct {
 }
 
 // Judge runs every check on in. Absolute limits (min_auc,
-// max_calibration_error, qini_positive) decide on the measured value and
-// show its interval. Comparisons with production are non-inferiority
-// tests in ModeInterval: the challenger passes when the bound of the
-// difference on the unfavourable side is within the tolerance, e.g. the
-// lower bound of AUC(challenger) − AUC(production) ≥ −MaxAUCDrop (DeLong),
-// the upper bound of the log loss difference ≤ MaxLogLossRise (paired
-// bootstrap).
+// max_calibration_error) decide on the measured value and show its
+// interval. Every uplift arm is judged on its own, in arm-name order:
+// qini_positive[arm] passes in ModeInterval when the lower bound of the
+// arm's Qini interval (paired bootstrap) is above MinQini, in ModePoint
+// or without rows when the Qini itself is; qini_vs_production[arm]
+// compares with production's same arm and is left out, with a note on
+// qini_positive[arm], when production has no such arm. Comparisons with
+// production are non-inferiority tests in ModeInterval: the challenger
+// passes when the bound of the difference on the unfavourable side is
+// within the tolerance, e.g. the lower bound of AUC(challenger) −
+// AUC(production) ≥ −MaxAUCDrop (DeLong), the upper bound of the log
+// loss difference ≤ MaxLogLossRise (paired bootstrap). Judge does not
+// decide the verdict; see Decide.
 func Judge(l Limits, in Input) []Check {
 	l = l.WithDefaults()
 	if err := l.Validate(); err != nil {
 		return []Check{{Name: "limits", Op: "valid", Detail: err.Error()}}
 	}
 	ch := in.Challenger
+	arms := slices.SortedFunc(slices.Values(ch.Arms), func(a, b ArmScore) int { return strings.Compare(a.Arm, b.Arm) })
 	m := measure(l, in)
+	pct := fmt.Sprintf("%g%%", 100*l.Confidence)
+	method := fmt.Sprintf("%s paired bootstrap (%d)", pct, l.BootstrapResamples)
 	auc := compare("min_auc", ch.AUC, l.MinAUC, ">=")
 	if m.delong != nil {
 		lo, hi := m.delong.IntervalA(l.Confidence)
@@ -217,10 +309,17 @@ func Judge(l Limits, in Input) []Check {
 	if in.QuarantineShare >= 0 {
 		checks = append(checks, compare("max_quarantine_share", in.QuarantineShare, l.MaxQuarantineShare, "<="))
 	}
-	if ch.Qini != nil {
-		c := compare("qini_positive", *ch.Qini, l.MinQini, ">")
-		if m.boot != nil && m.boot.Qini != nil {
-			withInterval(&c, m.boot.Qini)
+	for _, a := range arms {
+		var iv *Interval
+		if ai := m.arm(a.Arm); ai != nil {
+			iv = &ai.Qini
+		}
+		c := comparison(l, armCheck("qini_positive", a.Arm), a.Qini, l.MinQini, ">", iv, method)
+		c.Arm = a.Arm
+		if p := in.Production; p != nil {
+			if _, ok := p.arm(a.Arm); !ok {
+				c.Detail = "production has no arm " + a.Arm + ": no qini_vs_production check"
+			}
 		}
 		checks = append(checks, c)
 	}
@@ -233,7 +332,6 @@ func Judge(l Limits, in Input) []Check {
 	if p == nil {
 		return checks
 	}
-	pct := fmt.Sprintf("%g%%", 100*l.Confidence)
 	var aucIv *Interval
 	if m.delong != nil && m.hasProd {
 		lo, hi := m.delong.Interval(l.Confidence)
@@ -249,20 +347,31 @@ func Judge(l Limits, in Input) []Check {
 	if m.boot != nil && m.hasProd {
 		boot = *m.boot
 	}
-	method := fmt.Sprintf("%s paired bootstrap (%d)", pct, l.BootstrapResamples)
 	c = comparison(l, "log_loss_vs_production", ch.LogLoss-p.LogLoss, l.MaxLogLossRise, "<=", boot.LogLossDiff, method)
 	c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", ch.LogLoss, p.LogLoss)
 	checks = append(checks, c)
 	c = comparison(l, "calibration_vs_production", ch.CalibrationError-p.CalibrationError, l.MaxCalibrationRise, "<=", boot.CalibrationDiff, method)
 	c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", ch.CalibrationError, p.CalibrationError)
 	checks = append(checks, c)
-	if ch.Qini != nil && p.Qini != nil {
-		c = comparison(l, "qini_vs_production", *ch.Qini-*p.Qini, -l.MaxQiniDrop, ">=", boot.QiniDiff, method)
-		c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", *ch.Qini, *p.Qini)
+	for _, a := range arms {
+		pa, ok := p.arm(a.Arm)
+		if !ok {
+			continue
+		}
+		var iv *Interval
+		if ai := boot.Arm(a.Arm); ai != nil {
+			iv = ai.QiniDiff
+		}
+		c = comparison(l, armCheck("qini_vs_production", a.Arm), a.Qini-pa.Qini, -l.MaxQiniDrop, ">=", iv, method)
+		c.Arm = a.Arm
+		c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", a.Qini, pa.Qini)
 		checks = append(checks, c)
 	}
 	return checks
 }
+
+// armCheck names the check of one arm: check[arm].
+func armCheck(check, arm string) string { return check + "[" + arm + "]" }
 
 // measured are the interval statistics of a holdout.
 type measured struct {
@@ -270,6 +379,14 @@ type measured struct {
 	boot    *BootstrapResult
 	hasProd bool   // the statistics compare with production
 	err     string // why there are none
+}
+
+// arm returns the bootstrap intervals of the named arm, nil without.
+func (m measured) arm(name string) *ArmInterval {
+	if m.boot == nil {
+		return nil
+	}
+	return m.boot.Arm(name)
 }
 
 // measure computes DeLong's test and the paired bootstrap on in.Rows.
@@ -282,7 +399,7 @@ func measure(l Limits, in Input) measured {
 	prod := r.Production
 	if !m.hasProd {
 		prod = r.Challenger
-		r = &Paired{Y: r.Y, Challenger: r.Challenger, Treated: r.Treated, ChallengerUplift: r.ChallengerUplift}
+		r = r.withoutProduction()
 	}
 	if d, err := PairedDeLong(r.Y, r.Challenger, prod); err != nil {
 		m.err = err.Error()
@@ -305,8 +422,9 @@ func withInterval(c *Check, iv *Interval) {
 	c.Basis = "point"
 }
 
-// comparison is a check against production: on the interval's bound in
-// ModeInterval, on the value in ModePoint or when there is no interval.
+// comparison is a check decided on the interval's bound in ModeInterval:
+// the lower bound for ">=" and ">", the upper for "<="; on the value in
+// ModePoint or when there is no interval.
 func comparison(l Limits, name string, value, limit float64, op string, iv *Interval, method string) Check {
 	c := compare(name, value, limit, op)
 	c.Basis = "point"
@@ -329,20 +447,12 @@ func comparison(l Limits, name string, value, limit float64, op string, iv *Inte
 		c.Detail = "interval is NaN"
 	case op == "<=":
 		c.Pass = bound <= limit
+	case op == ">":
+		c.Pass = bound > limit
 	default:
 		c.Pass = bound >= limit
 	}
 	return c
-}
-
-// AllPass reports whether every check passed.
-func AllPass(checks []Check) bool {
-	for _, c := range checks {
-		if !c.Pass {
-			return false
-		}
-	}
-	return len(checks) > 0
 }
 
 func compare(name string, value, limit float64, op string) Check {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -215,36 +217,59 @@ func sample(seed uint64, n int, noiseC, noiseP float64) Paired {
 	return p
 }
 
-// TestPointEstimatesMatchLearn checks the bootstrap's full-sample
-// statistics against learn's metrics.
-func TestPointEstimatesMatchLearn(t *testing.T) {
-	p := sample(5, 3000, 0.3, 0.6)
-	rng := rand.New(rand.NewPCG(5, 5))
-	p.Treated = make([]int8, len(p.Y))
-	p.ChallengerUplift = make([]float64, len(p.Y))
-	p.ProductionUplift = make([]float64, len(p.Y))
+// withArms adds to p the treatment arms "A" and "B" besides control, a
+// third of the rows each, with tied challenger uplifts and production
+// uplifts of arm A only.
+func withArms(p Paired, seed uint64) Paired {
+	rng := rand.New(rand.NewPCG(seed, 5))
+	n := len(p.Y)
+	a := PairedArm{Arm: "A", Treated: make([]int8, n), ChallengerUplift: make([]float64, n), ProductionUplift: make([]float64, n)}
+	b := PairedArm{Arm: "B", Treated: make([]int8, n), ChallengerUplift: make([]float64, n)}
 	for i := range p.Y {
-		p.Treated[i] = int8(rng.IntN(3) - 1)
-		p.ChallengerUplift[i] = math.Round(rng.NormFloat64()*10) / 10 // ties
-		p.ProductionUplift[i] = p.Challenger[i] - 0.3
+		switch rng.IntN(3) {
+		case 0: // control
+		case 1:
+			a.Treated[i], b.Treated[i] = 1, -1
+		case 2:
+			a.Treated[i], b.Treated[i] = -1, 1
+		}
+		a.ChallengerUplift[i] = math.Round(rng.NormFloat64()*10) / 10 // ties
+		a.ProductionUplift[i] = p.Challenger[i] - 0.3
+		b.ChallengerUplift[i] = p.Challenger[i] + rng.NormFloat64()
 	}
+	p.Arms = []PairedArm{a, b}
+	return p
+}
+
+// learnQini is learn.QiniCoefficient of the arm's treated and control rows.
+func learnQini(y []float64, a PairedArm, uplift []float64) float64 {
+	var ys, us []float64
+	var treated []bool
+	for i, tr := range a.Treated {
+		if tr >= 0 {
+			ys = append(ys, y[i])
+			us = append(us, uplift[i])
+			treated = append(treated, tr == 1)
+		}
+	}
+	return learn.QiniCoefficient(ys, us, treated)
+}
+
+// TestPointEstimatesMatchLearn checks the bootstrap's full-sample
+// statistics against learn's metrics, for every arm.
+func TestPointEstimatesMatchLearn(t *testing.T) {
+	p := withArms(sample(5, 3000, 0.3, 0.6), 5)
 	res, err := Bootstrap(p, BootstrapConfig{Resamples: 10, Confidence: 0.95})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, eceC := learn.Calibration(p.Y, p.Challenger, 10)
 	_, eceP := learn.Calibration(p.Y, p.Production, 10)
-	var y, uc, up []float64
-	var treated []bool
-	for i, tr := range p.Treated {
-		if tr >= 0 {
-			y = append(y, p.Y[i])
-			uc = append(uc, p.ChallengerUplift[i])
-			up = append(up, p.ProductionUplift[i])
-			treated = append(treated, tr == 1)
-		}
+	a, b := p.Arms[0], p.Arms[1]
+	qa, qaP, qb := learnQini(p.Y, a, a.ChallengerUplift), learnQini(p.Y, a, a.ProductionUplift), learnQini(p.Y, b, b.ChallengerUplift)
+	if len(res.Arms) != 2 || res.Arms[0].Arm != "A" || res.Arms[1].Arm != "B" || res.Arms[1].QiniDiff != nil || res.Arms[0].QiniDiff == nil {
+		t.Fatalf("arms = %+v; want A with a difference, then B without", res.Arms)
 	}
-	qc, qp := learn.QiniCoefficient(y, uc, treated), learn.QiniCoefficient(y, up, treated)
 	for _, c := range []struct {
 		name      string
 		got, want float64
@@ -252,11 +277,126 @@ func TestPointEstimatesMatchLearn(t *testing.T) {
 		{"log loss diff", res.LogLossDiff.Estimate, learn.LogLoss(p.Y, p.Challenger) - learn.LogLoss(p.Y, p.Production)},
 		{"calibration", res.Calibration.Estimate, eceC},
 		{"calibration diff", res.CalibrationDiff.Estimate, eceC - eceP},
-		{"qini", res.Qini.Estimate, qc},
-		{"qini diff", res.QiniDiff.Estimate, qc - qp},
+		{"qini A", res.Arms[0].Qini.Estimate, qa},
+		{"qini diff A", res.Arms[0].QiniDiff.Estimate, qa - qaP},
+		{"qini B", res.Arms[1].Qini.Estimate, qb},
 	} {
 		if math.Abs(c.got-c.want) > 1e-9 {
 			t.Errorf("%s = %.12g, learn gives %.12g", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestArmsShareResamples checks that the one resampling pass over every
+// arm gives each arm the intervals a bootstrap of that arm alone gives on
+// the same resamples, and that the arms' resamples are the same rows: the
+// percentile intervals of arms with identical columns are identical.
+func TestArmsShareResamples(t *testing.T) {
+	p := withArms(sample(6, 2500, 0.4, 0.5), 6)
+	cfg := BootstrapConfig{Resamples: 300, Seed: 9, Confidence: 0.9}
+	all, err := Bootstrap(p, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, a := range p.Arms {
+		one := p
+		one.Arms = []PairedArm{a}
+		got, err := Bootstrap(one, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Arms[0], all.Arms[j]) {
+			t.Errorf("arm %s alone: %+v; among all arms: %+v", a.Arm, got.Arms[0], all.Arms[j])
+		}
+		if !reflect.DeepEqual(got.LogLossDiff, all.LogLossDiff) {
+			t.Errorf("arm %s alone changed the log loss interval: %+v, with all arms %+v", a.Arm, got.LogLossDiff, all.LogLossDiff)
+		}
+	}
+	twin := p.Arms[0]
+	twin.Arm = "A again"
+	p.Arms = append(p.Arms, twin)
+	got, err := Bootstrap(p, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Arms[0].Qini != got.Arms[2].Qini || *got.Arms[0].QiniDiff != *got.Arms[2].QiniDiff {
+		t.Errorf("twin arms differ: %+v and %+v", got.Arms[0], got.Arms[2])
+	}
+}
+
+// upliftSample generates n rows in control and arms "A" and "B": arm A
+// raises the response of rows with s > 0 and the challenger knows it, arm
+// B changes nothing and the challenger's uplift for it is noise.
+func upliftSample(seed uint64, n int) Paired {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	sig := func(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+	p := Paired{Y: make([]float64, n), Challenger: make([]float64, n)}
+	a := PairedArm{Arm: "A", Treated: make([]int8, n), ChallengerUplift: make([]float64, n)}
+	b := PairedArm{Arm: "B", Treated: make([]int8, n), ChallengerUplift: make([]float64, n)}
+	for i := range n {
+		s := rng.NormFloat64()
+		z := s - 1
+		switch rng.IntN(3) {
+		case 1:
+			a.Treated[i], b.Treated[i] = 1, -1
+			if s > 0 {
+				z += 1.5
+			}
+		case 2:
+			a.Treated[i], b.Treated[i] = -1, 1
+		}
+		if rng.Float64() < sig(z) {
+			p.Y[i] = 1
+		}
+		p.Challenger[i] = sig(s - 1)
+		a.ChallengerUplift[i] = sig(s+0.5) - sig(s-1) + 0.1*rng.NormFloat64()
+		b.ChallengerUplift[i] = rng.NormFloat64()
+	}
+	p.Arms = []PairedArm{a, b}
+	return p
+}
+
+// TestJudgeEveryArm checks that each arm gets its own qini_positive
+// check with its own interval: in interval mode the lower bound decides,
+// so the useless arm B fails; in point mode the estimate does.
+func TestJudgeEveryArm(t *testing.T) {
+	p := upliftSample(3, 6000)
+	ch := scores(p.Y, p.Challenger)
+	for _, a := range p.Arms {
+		ch.Arms = append(ch.Arms, ArmScore{a.Arm, learnQini(p.Y, a, a.ChallengerUplift)})
+	}
+	for _, mode := range []string{ModeInterval, ModePoint} {
+		l := Limits{Mode: mode, MinAUC: 0.5, MaxCalibrationError: 0.5}
+		checks := Judge(l, Input{HoldoutRows: len(p.Y), QuarantineShare: -1, Rows: &p, Challenger: ch})
+		byArm := map[string]Check{}
+		for _, c := range checks {
+			if strings.HasPrefix(c.Name, "qini_positive[") {
+				byArm[c.Arm] = c
+			}
+		}
+		for _, arm := range []string{"A", "B"} {
+			c, ok := byArm[arm]
+			if !ok || c.Name != "qini_positive["+arm+"]" || c.Lower == nil {
+				t.Fatalf("%s: no qini_positive check with an interval for arm %s:\n%s", mode, arm, describe(checks))
+			}
+			want := *c.Lower > 0
+			if mode == ModePoint {
+				want = c.Value > 0
+			}
+			if c.Pass != want {
+				t.Errorf("%s: %s pass = %v, want %v:\n%s", mode, c.Name, c.Pass, want, describe([]Check{c}))
+			}
+		}
+		if *byArm["A"].Lower == *byArm["B"].Lower {
+			t.Errorf("%s: arms A and B share an interval:\n%s", mode, describe(checks))
+		}
+		if mode == ModeInterval {
+			if !byArm["A"].Pass || byArm["B"].Pass {
+				t.Errorf("interval mode: want arm A to pass and the noise arm B to fail:\n%s", describe(checks))
+			}
+			if pass, disabled := Decide(Limits{Arms: ArmsAny}, checks); !pass || !slices.Equal(disabled, []string{"B"}) {
+				t.Errorf("Decide(any) = %v, disabled %q; want pass with B disabled", pass, disabled)
+			}
 		}
 	}
 }

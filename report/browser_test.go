@@ -45,7 +45,7 @@ func TestReportsInChromium(t *testing.T) {
 		wantCharts  int
 		wantText    []string
 	}{
-		{"/training", false, 5, []string{"Gate verdict", "Data quality of the training days"}},
+		{"/training", false, 6, []string{"Gate verdict", "disabled arms, never offered: Mens E-Mail", "Data quality of the training days"}},
 		{"/drift", false, 3, []string{"Population stability index", "reference vs current"}},
 		{"/noisy", true, 0, nil},
 	}

@@ -32,8 +32,9 @@ func fixtureTraining(t *testing.T, model string) Training {
 	if err != nil {
 		t.Fatalf("evaluate fixture: %v", err)
 	}
-	rows, arm := pairedFixture(t, m, sch, holdout)
+	rows := pairedFixture(t, m, sch, holdout)
 	lo, hi := 0.61, 0.66
+	qlo, qhi := -0.04, 0.01
 	return Training{
 		Manifest: &registry.Manifest{
 			Model: model, Version: 3, CreatedAt: time.Date(2026, 11, 6, 4, 0, 0, 0, time.UTC), CodeVersion: "test",
@@ -41,11 +42,14 @@ func fixtureTraining(t *testing.T, model string) Training {
 				Counts: map[string]int64{"train": 3000, "holdout": 1500}},
 			Metrics: map[string]float64{"roc_auc": m.Metrics.ROCAUC}, WorkflowID: "daily-" + model, RunID: "r1", Parent: 2,
 		},
-		Model: m, Holdout: &mt, Rows: rows, QiniArm: arm,
+		Model: m, Holdout: &mt, Rows: rows,
 		Verdict: &gate.Verdict{Model: model, Version: 3, Production: 2, HoldoutRows: 1500, Pass: false, Checks: []gate.Check{
 			{Name: "min_auc", Value: 0.63, Limit: 0.6, Op: ">=", Pass: true, Lower: &lo, Upper: &hi, Basis: "95% DeLong lower bound"},
 			{Name: "max_quarantine_share", Value: 0.2, Limit: 0.1, Op: "<=", Pass: false, Basis: "point", Detail: "<b>broken export</b>"},
-		}},
+			{Name: "qini_positive[Mens E-Mail]", Arm: "Mens E-Mail", Value: -0.0331, Limit: 0, Op: ">", Pass: false, Lower: &qlo, Upper: &qhi,
+				Basis: "95% paired bootstrap (1000) lower bound"},
+			{Name: "qini_positive[Womens E-Mail]", Arm: "Womens E-Mail", Value: 0.05, Limit: 0, Op: ">", Pass: true, Basis: "point"},
+		}, DisabledArms: []string{"Mens E-Mail"}},
 		Days: []store.DayStatus{
 			{Source: "shop", Day: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), Files: 1, Rows: 1600, Cleaned: true, Clean: 1500, Quarantined: 100,
 				ByRule: map[store.Rule]int64{"range": 60, "required": 40}},
@@ -55,37 +59,36 @@ func fixtureTraining(t *testing.T, model string) Training {
 	}
 }
 
-// pairedFixture scores the labelled rows for the ROC and Qini curves of
-// the first treatment arm.
-func pairedFixture(t *testing.T, m *learn.Model, sch schema.Schema, tbl *dataset.Table) (*gate.Paired, string) {
+// pairedFixture scores the labelled rows for the ROC curve and the Qini
+// curve of every arm.
+func pairedFixture(t *testing.T, m *learn.Model, sch schema.Schema, tbl *dataset.Table) *gate.Paired {
 	t.Helper()
 	target := sch.OfKind(schema.Target)[0]
 	tj, _ := tbl.Col(target.Name)
 	trj, _ := tbl.Col(m.Uplift.Treatment)
-	arm := m.Uplift.Arms[0].Arm
 	scores, err := m.ScoreTable(tbl)
 	if err != nil {
 		t.Fatalf("score fixture: %v", err)
 	}
-	p := &gate.Paired{}
+	h := gate.Holdout{Control: m.Uplift.Control}
+	for _, a := range m.Uplift.Arms {
+		h.Arms = append(h.Arms, a.Arm)
+	}
 	for i, row := range tbl.Rows {
 		y := 0.0
 		if row[tj] == target.Positive {
 			y = 1
 		}
-		var tr int8 = -1
-		switch row[trj] {
-		case arm:
-			tr = 1
-		case m.Uplift.Control:
-			tr = 0
-		}
-		p.Y = append(p.Y, y)
-		p.Challenger = append(p.Challenger, scores[i].Propensity)
-		p.Treated = append(p.Treated, tr)
-		p.ChallengerUplift = append(p.ChallengerUplift, scores[i].Uplift[arm])
+		h.Y = append(h.Y, y)
+		h.Challenger = append(h.Challenger, scores[i].Propensity)
+		h.Treatment = append(h.Treatment, row[trj])
+		h.ChallengerUplift = append(h.ChallengerUplift, scores[i].Uplift)
 	}
-	return p, arm
+	p, err := gate.Pair(h)
+	if err != nil {
+		t.Fatalf("pair fixture: %v", err)
+	}
+	return p
 }
 
 // fixtureDrift is a drift check of a numeric, a categorical feature and

@@ -76,9 +76,12 @@ func TestWriteTraining(t *testing.T) {
 	}{
 		{"full", full, []string{
 			"email-visit v3", `id="verdict"`, "FAILED", "max_quarantine_share", "[0.6100, 0.6600]", "95% DeLong lower bound",
-			"ROC curve (AUC", "Calibration by decile", "Qini curve, arm", "Observed uplift by decile", "Largest coefficients",
-			"range 60, required 40", "6.2%", "not cleaned", "&lt;b&gt;broken export&lt;/b&gt;",
-		}, []string{"<b>broken export</b>", "<script"}, 5},
+			"ROC curve (AUC", "Calibration by decile", "Qini curve, arm Mens E-Mail", "Qini curve, arm Womens E-Mail",
+			"Observed uplift by decile", "Largest coefficients", "range 60, required 40", "6.2%", "not cleaned", "&lt;b&gt;broken export&lt;/b&gt;",
+			"qini_positive[Mens E-Mail]</td><td><span class=\"fail\">FAIL</span> <span class=\"fail\">OFF</span>",
+			"qini_positive[Womens E-Mail]</td><td><span class=\"pass\">pass</span></td>",
+			"disabled arms, never offered: Mens E-Mail</p>",
+		}, []string{"<b>broken export</b>", "<script"}, 6},
 		{"nothing measured", noVerdict, []string{"has not judged this version", "holdout holds a single class",
 			"chart not drawn: no scored holdout rows", "No data-quality record"}, []string{"<script"}, 1},
 	}
@@ -184,9 +187,10 @@ func TestPages(t *testing.T) {
 		{"model", func(b *bytes.Buffer) error {
 			return WriteModel(b, ModelPage{Paths: paths, Name: "email-visit",
 				Aliases:  []AliasHistory{{Current: move, History: []registry.AliasMove{move}}},
-				Versions: []VersionRow{{Manifest: m2, Aliases: []string{"production"}, Verdict: &gate.Verdict{Pass: true}, HasReport: true}},
+				Versions: []VersionRow{{Manifest: m2, Aliases: []string{"production"}, Verdict: &gate.Verdict{Pass: true, DisabledArms: []string{"Mens E-Mail"}}, HasReport: true}},
 				Drift:    []store.DriftCheck{check}})
-		}, []string{"production → v2", "rollback", "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;", `href="/ui/models/email-visit/versions/2/report"`, "passed", "25.0%"},
+		}, []string{"production → v2", "rollback", "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;", `href="/ui/models/email-visit/versions/2/report"`, "passed",
+			`<span class="fail">OFF</span> disabled arms, never offered: Mens E-Mail`, "25.0%"},
 			[]string{"<img"}},
 		{"login", func(b *bytes.Buffer) error {
 			return WriteLogin(b, Login{Paths: paths, Error: "unknown <token>", Next: "/ui/models/x"})

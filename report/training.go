@@ -25,10 +25,8 @@ type Training struct {
 	Holdout     *learn.Metrics
 	HoldoutNote string
 	// Rows are the holdout's labelled rows scored by the version, for the
-	// ROC curve and, of uplift models, the Qini curve of QiniArm (the arm
-	// the gate judges).
-	Rows    *gate.Paired
-	QiniArm string
+	// ROC curve and, of uplift models, the Qini curve of every arm.
+	Rows *gate.Paired
 	// Verdict is the gate's verdict on the version; nil before judgement.
 	Verdict *gate.Verdict
 	// Days are the data-quality counts of the training window's days.
@@ -81,7 +79,8 @@ type trainingView struct {
 	HoldoutNote string
 	ROC         chartOrNote
 	Calibration chartOrNote
-	Qini        *chartOrNote
+	Uplift      bool
+	Qini        []chartOrNote // one per arm
 	Deciles     *chartOrNote
 	Arms        []learn.ArmMetrics
 	Coef        chartOrNote
@@ -113,8 +112,8 @@ func WriteTraining(w io.Writer, t Training) error {
 	v.ROC = chart(rocOf(t))
 	v.Calibration = chart(calibrationOf(t))
 	if t.Model.Uplift != nil {
-		q := chart(qiniOf(t))
-		v.Qini = &q
+		v.Uplift = true
+		v.Qini = qiniCharts(t.Rows)
 		if t.Holdout != nil {
 			v.Arms = t.Holdout.Uplift
 		}
@@ -200,25 +199,28 @@ func calibrationOf(t Training) (template.HTML, error) {
 	return calibrationChart(pred, obs, t.Holdout.ECE)
 }
 
-// qiniOf draws the Qini curve of the judged arm from the scored rows;
-// rows of other arms take no part.
-func qiniOf(t Training) (template.HTML, error) {
-	r := t.Rows
-	if r == nil || r.Treated == nil {
-		return "", fmt.Errorf("no scored holdout rows with treatment")
+// qiniCharts draws the Qini curve of every arm of the scored rows; rows
+// of other arms take no part in an arm's curve.
+func qiniCharts(r *gate.Paired) []chartOrNote {
+	if r == nil || len(r.Arms) == 0 {
+		return []chartOrNote{{Note: "no scored holdout rows with treatment"}}
 	}
-	var y, u []float64
-	var treated []bool
-	for i, tr := range r.Treated {
-		if tr < 0 {
-			continue
+	out := make([]chartOrNote, len(r.Arms))
+	for j, a := range r.Arms {
+		var y, u []float64
+		var treated []bool
+		for i, tr := range a.Treated {
+			if tr < 0 {
+				continue
+			}
+			y = append(y, r.Y[i])
+			u = append(u, a.ChallengerUplift[i])
+			treated = append(treated, tr == 1)
 		}
-		y = append(y, r.Y[i])
-		u = append(u, r.ChallengerUplift[i])
-		treated = append(treated, tr == 1)
+		x, q := learn.QiniCurve(y, u, treated)
+		out[j] = chart(qiniChart(a.Arm, x, q, learn.QiniCoefficient(y, u, treated)))
 	}
-	x, q := learn.QiniCurve(y, u, treated)
-	return qiniChart(t.QiniArm, x, q, learn.QiniCoefficient(y, u, treated))
+	return out
 }
 
 // topCoefficients returns the n propensity coefficients largest in

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/promoflow/promoflow/allocate"
 )
@@ -59,6 +60,10 @@ func (s *Server) handleAllocate(c *call) {
 	arms := make([]allocate.Arm, len(req.Arms))
 	var values []float64
 	for i, a := range req.Arms {
+		if slices.Contains(l.disabled, a.Name) {
+			c.fail(badField(fmt.Sprintf("arms[%d].name", i), "arm %q of %s v%d is disabled by its gate verdict and never offered", a.Name, l.name, l.version))
+			return
+		}
 		arms[i] = allocate.Arm{Name: a.Name, Cost: a.Cost, Cap: a.Cap}
 		if a.Value != 0 {
 			values = make([]float64, len(req.Arms))

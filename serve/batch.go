@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/schema"
 	"github.com/promoflow/promoflow/store"
@@ -39,7 +38,7 @@ type BatchResult struct {
 var ErrNoIDColumn = errors.New("model schema has no id column")
 
 // BatchScore scores one partition of a day's clean customers with a
-// verified model version and upserts the scores into the scores table.
+// verified model version (LoadVersion: without its disabled arms) and upserts the scores into the scores table.
 // Partitions are disjoint by a hash of the customer id (see
 // store.LoadCleanPartition), so n workers can each take one, and a re-run
 // of a partition replaces its own rows.
@@ -53,13 +52,9 @@ func BatchScore(ctx context.Context, reg *registry.Registry, st *store.Store, re
 			return BatchResult{}, fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	_, arts, err := reg.Load(ctx, req.Model, v)
+	m, _, err := LoadVersion(ctx, reg, req.Model, v)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("%s: %w", what, err)
-	}
-	m, err := learn.Load(arts[registry.ModelArtifact])
-	if err != nil {
-		return BatchResult{}, fmt.Errorf("%s: v%d: %w", what, v, err)
 	}
 	ids := m.Schema.OfKind(schema.ID)
 	if len(ids) == 0 {

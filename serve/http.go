@@ -147,17 +147,21 @@ type scoreRequest struct {
 
 // CustomerScore is the score of one customer in a response.
 type CustomerScore struct {
-	CustomerID string             `json:"customer_id,omitempty"`
-	Propensity float64            `json:"propensity"`
-	Uplift     map[string]float64 `json:"uplift,omitempty"`
+	CustomerID string  `json:"customer_id,omitempty"`
+	Propensity float64 `json:"propensity"`
+	// Decision is Propensity >= the response's Threshold.
+	Decision bool `json:"decision"`
+	// Uplift holds the offered arms: never one the gate disabled.
+	Uplift map[string]float64 `json:"uplift,omitempty"`
 }
 
 // ScoreResponse answers a score request: the version that scored every
-// customer, and their scores in request order.
+// customer, its decision threshold, and their scores in request order.
 type ScoreResponse struct {
 	Model     string          `json:"model"`
 	Version   int             `json:"version"`
 	RequestID string          `json:"request_id"`
+	Threshold float64         `json:"threshold"`
 	Scores    []CustomerScore `json:"scores"`
 }
 
@@ -300,9 +304,10 @@ func (s *Server) handleScore(c *call) {
 		c.fail(e)
 		return
 	}
-	resp := ScoreResponse{Model: l.name, Version: l.version, RequestID: s.requestID(c.r), Scores: make([]CustomerScore, len(scores))}
+	th := l.model.Settings.Threshold
+	resp := ScoreResponse{Model: l.name, Version: l.version, RequestID: s.requestID(c.r), Threshold: th, Scores: make([]CustomerScore, len(scores))}
 	for i, sc := range scores {
-		resp.Scores[i] = CustomerScore{CustomerID: ids[i], Propensity: sc.Propensity, Uplift: sc.Uplift}
+		resp.Scores[i] = CustomerScore{CustomerID: ids[i], Propensity: sc.Propensity, Decision: sc.Propensity >= th, Uplift: sc.Uplift}
 	}
 	s.metrics.scored.WithLabelValues(l.name).Add(float64(len(scores)))
 	if s.log != nil && (s.cfg.LogSample >= 1 || rand.Float64() < s.cfg.LogSample) {
@@ -318,6 +323,8 @@ type ModelInfo struct {
 	LoadedAt time.Time `json:"loaded_at,omitzero"`
 	Features []string  `json:"features,omitempty"`
 	Arms     []string  `json:"arms,omitempty"`
+	// DisabledArms are the arms the gate disabled: never offered.
+	DisabledArms []string `json:"disabled_arms,omitempty"`
 }
 
 func (s *Server) handleModels(c *call) {
@@ -325,7 +332,7 @@ func (s *Server) handleModels(c *call) {
 	for _, m := range s.cfg.Models {
 		info := ModelInfo{Model: m}
 		if l := s.models[m].Load(); l != nil {
-			info.Version, info.LoadedAt, info.Arms = l.version, l.loadedAt, l.arms
+			info.Version, info.LoadedAt, info.Arms, info.DisabledArms = l.version, l.loadedAt, l.arms, l.disabled
 			for _, f := range l.features {
 				info.Features = append(info.Features, f.Name)
 			}

@@ -8,11 +8,18 @@
 // Each served model sits behind an atomic.Pointer to an immutable loaded
 // version. Run polls the alias object every Poll; when it names another
 // version, that version is loaded and its checksums verified
-// (registry.Load) before one atomic store swaps it in. A request reads the
+// (LoadVersion) before one atomic store swaps it in. A request reads the
 // pointer once and scores every customer with that version, whose number it
 // returns, so no request fails or mixes versions during a swap. A version
 // that fails to load or verify is never swapped in; the old one keeps
 // serving and the failure is counted.
+//
+// # Disabled arms
+//
+// LoadVersion drops the uplift arms a version's gate verdict
+// (verdict.json) disabled under `gate.arms: any`: they are absent from
+// every uplift map, refused by /v1/allocate and listed as disabled_arms
+// in GET /v1/models, and batch scoring never scores them.
 //
 // # API
 //
@@ -34,6 +41,12 @@
 // schema marks required must be present and not null; other feature
 // columns may be absent or null and are then imputed as in training.
 // Fields that are not columns of the schema are rejected.
+//
+// A score response is {"model", "version", "request_id", "threshold",
+// "scores": [...]}, one score per customer in request order:
+// {"customer_id", "propensity", "decision", "uplift": {arm: uplift}}.
+// decision is propensity >= threshold, the version's decision threshold
+// (learn.Settings.Threshold); uplift holds the offered arms only.
 //
 // # Scoring log
 //
@@ -139,11 +152,14 @@ type loaded struct {
 	features []schema.Column // feature columns, in schema order
 	columns  map[string]bool // every column name of the schema
 	idColumn string          // "" when the schema has none
-	arms     []string        // uplift arms, sorted
+	arms     []string        // uplift arms offered, sorted
+	disabled []string        // uplift arms the gate disabled, sorted
 }
 
-func newLoaded(name string, version int, m *learn.Model, at time.Time) *loaded {
-	l := &loaded{name: name, version: version, model: m, loadedAt: at, columns: map[string]bool{}}
+// newLoaded wraps a version as LoadVersion returns it: m without the
+// disabled arms.
+func newLoaded(name string, version int, m *learn.Model, disabled []string, at time.Time) *loaded {
+	l := &loaded{name: name, version: version, model: m, loadedAt: at, columns: map[string]bool{}, disabled: disabled}
 	for _, c := range m.Schema.Columns {
 		l.columns[c.Name] = true
 		if c.Kind.IsFeature() {
@@ -305,17 +321,12 @@ func (s *Server) refresh(ctx context.Context, model string) (int, error) {
 	if cur != nil && cur.version == v {
 		return v, nil
 	}
-	_, arts, err := s.cfg.Registry.Load(ctx, model, v)
+	m, disabled, err := LoadVersion(ctx, s.cfg.Registry, model, v)
 	if err != nil {
 		s.metrics.pollErrors.WithLabelValues(model).Inc()
-		return curVersion(cur), fmt.Errorf("load %s v%d: %w", model, v, err)
+		return curVersion(cur), err
 	}
-	m, err := learn.Load(arts[registry.ModelArtifact])
-	if err != nil {
-		s.metrics.pollErrors.WithLabelValues(model).Inc()
-		return curVersion(cur), fmt.Errorf("load %s v%d: %w", model, v, err)
-	}
-	next := newLoaded(model, v, m, time.Now())
+	next := newLoaded(model, v, m, disabled, time.Now())
 	// Two refreshes of one model (the poller and an admin reload) may
 	// race; the compare-and-swap keeps whichever stored first and the
 	// loser's next poll converges.
@@ -326,7 +337,7 @@ func (s *Server) refresh(ctx context.Context, model string) (int, error) {
 	if cur != nil {
 		s.metrics.swaps.WithLabelValues(model).Inc()
 	}
-	s.cfg.Logger.Info("serving model version", "model", model, "version", v, "previous", curVersion(cur))
+	s.cfg.Logger.Info("serving model version", "model", model, "version", v, "previous", curVersion(cur), "disabled_arms", disabled)
 	return v, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/schema"
+	"github.com/promoflow/promoflow/serve"
 )
 
 func init() {
@@ -108,7 +109,8 @@ func runAllocate(ctx context.Context, args []string, stdout io.Writer) error {
 	return plan.Report.WriteText(stdout)
 }
 
-// allocationModel loads the model file or the model's production version.
+// allocationModel loads the model file or the model's production version
+// without the arms its gate disabled.
 func allocationModel(ctx context.Context, cfg app.Config, model, file string) (*learn.Model, string, error) {
 	if file != "" {
 		data, err := os.ReadFile(file)
@@ -125,15 +127,19 @@ func allocationModel(ctx context.Context, cfg app.Config, model, file string) (*
 	if err != nil {
 		return nil, "", err
 	}
-	man, arts, err := reg.LoadAlias(ctx, model, registry.Production)
+	v, err := reg.Resolve(ctx, model, registry.Production)
 	if err != nil {
 		return nil, "", err
 	}
-	m, err := learn.Load(arts[registry.ModelArtifact])
+	m, disabled, err := serve.LoadVersion(ctx, reg, model, v)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s v%d: %w", model, man.Version, err)
+		return nil, "", err
 	}
-	return m, fmt.Sprintf("%s v%d (production)", model, man.Version), nil
+	source := fmt.Sprintf("%s v%d (production)", model, v)
+	if len(disabled) > 0 {
+		source = fmt.Sprintf("%s v%d (production; disabled arms, never offered: %s)", model, v, strings.Join(disabled, ", "))
+	}
+	return m, source, nil
 }
 
 // namedNumbers parses "name:x,name:y"; arm names may hold spaces but not

@@ -177,7 +177,7 @@ func printExplanation(w io.Writer, e *explanation) error {
 			against = fmt.Sprintf("production v%d", vd.Production)
 		}
 		fmt.Fprintf(w, "gate %s against %s on %d holdout rows:\n", result, against, vd.HoldoutRows)
-		if err := printChecks(w, vd.Checks); err != nil {
+		if err := printChecks(w, *vd); err != nil {
 			return err
 		}
 		if len(e.LaterVerdicts) > 0 {
@@ -199,13 +199,17 @@ func printExplanation(w io.Writer, e *explanation) error {
 	return nil
 }
 
-// printChecks lists a verdict's checks with their intervals.
-func printChecks(w io.Writer, checks []gate.Check) error {
+// printChecks lists a verdict's checks with their intervals, the checks
+// of disabled arms marked OFF, and the disabled arms.
+func printChecks(w io.Writer, v gate.Verdict) error {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	for _, c := range checks {
+	for _, c := range v.Checks {
 		mark := "pass"
 		if !c.Pass {
 			mark = "FAIL"
+		}
+		if v.ArmDisabled(c.Arm) {
+			mark += " OFF"
 		}
 		iv := ""
 		if c.Lower != nil && c.Upper != nil {
@@ -217,7 +221,14 @@ func printChecks(w io.Writer, checks []gate.Check) error {
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%.4f\t%s\t%s %.4f\t%s\t%s\n", mark, c.Name, c.Value, iv, c.Op, c.Limit, basis, c.Detail)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(v.DisabledArms) > 0 {
+		_, err := fmt.Fprintf(w, "  disabled arms, never offered: %s\n", strings.Join(v.DisabledArms, ", "))
+		return err
+	}
+	return nil
 }
 
 // short abbreviates a fingerprint for reading.

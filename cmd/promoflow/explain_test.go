@@ -13,6 +13,7 @@ import (
 	"github.com/promoflow/promoflow/activities"
 	"github.com/promoflow/promoflow/app"
 	"github.com/promoflow/promoflow/config"
+	"github.com/promoflow/promoflow/gate"
 	"github.com/promoflow/promoflow/synth"
 	"github.com/promoflow/promoflow/workflows"
 )
@@ -142,5 +143,43 @@ func rewriteC(t *testing.T, file string, c []float64) {
 	}
 	if !strings.Contains(string(data), "0.5") {
 		t.Fatalf("config not rewritten:\n%s", data)
+	}
+}
+
+// TestPrintChecks checks that the checks of a disabled arm are marked OFF
+// and the disabled arms are named.
+func TestPrintChecks(t *testing.T) {
+	lo, hi := -0.04, 0.01
+	v := gate.Verdict{Pass: true, DisabledArms: []string{"Mens E-Mail"}, Checks: []gate.Check{
+		{Name: "min_auc", Value: 0.63, Limit: 0.6, Op: ">=", Pass: true},
+		{Name: "qini_positive[Mens E-Mail]", Arm: "Mens E-Mail", Value: -0.0331, Op: ">", Lower: &lo, Upper: &hi, Basis: "95% paired bootstrap (1000) lower bound"},
+		{Name: "qini_positive[Womens E-Mail]", Arm: "Womens E-Mail", Value: 0.05, Op: ">", Pass: true},
+	}}
+	var b strings.Builder
+	if err := printChecks(&b, v); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	want := []struct {
+		prefix   string
+		contains []string
+	}{
+		{"  pass ", []string{"min_auc"}},
+		{"  FAIL OFF ", []string{"qini_positive[Mens E-Mail]", "-0.0331", "[-0.0400, 0.0100]", "by 95% paired bootstrap (1000) lower bound"}},
+		{"  pass ", []string{"qini_positive[Womens E-Mail]"}},
+		{"  disabled arms, never offered: Mens E-Mail", nil},
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("printChecks printed %d lines, want %d:\n%s", len(lines), len(want), b.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w.prefix) {
+			t.Errorf("line %d = %q; want it to start with %q", i, lines[i], w.prefix)
+		}
+		for _, c := range w.contains {
+			if !strings.Contains(lines[i], c) {
+				t.Errorf("line %d = %q; want it to hold %q", i, lines[i], c)
+			}
+		}
 	}
 }

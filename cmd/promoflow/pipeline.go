@@ -110,7 +110,7 @@ func printDaily(w io.Writer, res workflows.DailyResult, asJSON bool) error {
 		fmt.Fprintf(w, "  %-9s %-9s %s\n", s.Step, s.Status, s.Detail)
 	}
 	if res.Verdict != nil {
-		return printChecks(w, res.Verdict.Checks)
+		return printChecks(w, *res.Verdict)
 	}
 	return nil
 }

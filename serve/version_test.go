@@ -1,0 +1,250 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/promoflow/promoflow/gate"
+	"github.com/promoflow/promoflow/learn"
+	"github.com/promoflow/promoflow/registry"
+	"github.com/promoflow/promoflow/synth"
+)
+
+// trainUplift trains a small uplift model on generated rows.
+func trainUplift(t *testing.T) *learn.Model {
+	t.Helper()
+	cfg := learn.TrainConfig{Seed: 1, Cs: []float64{1}, ClassWeights: []learn.ClassWeight{{}}, SelectThresholds: []float64{0}, CorrLimit: 1}
+	m, err := learn.Train(synth.Generate(synth.Config{Rows: 3000, Seed: 1}), synth.Schema(), cfg)
+	if err != nil {
+		t.Fatalf("train: %v", err)
+	}
+	return m
+}
+
+func armNames(m *learn.Model) []string {
+	var out []string
+	for _, a := range m.Uplift.Arms {
+		out = append(out, a.Arm)
+	}
+	return out
+}
+
+func TestWithoutArms(t *testing.T) {
+	m := trainUplift(t)
+	all := armNames(m)
+	if len(all) < 2 {
+		t.Fatalf("fixture model has arms %q, want at least two", all)
+	}
+	tests := []struct {
+		name        string
+		off         []string
+		wantArms    []string
+		wantRemoved []string
+	}{
+		{"no verdict", nil, all, nil},
+		{"one arm off", []string{all[0]}, all[1:], all[:1]},
+		{"every arm off", all, nil, slices.Sorted(slices.Values(all))},
+		{"an arm the model lacks", []string{"Kids E-Mail"}, all, nil},
+	}
+	row := rawRow(customer("c1", 3))
+	full, err := m.Score(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, removed := withoutArms(m, tt.off)
+			if gotArms := armNames(got); !slices.Equal(gotArms, tt.wantArms) || !slices.Equal(removed, tt.wantRemoved) {
+				t.Errorf("withoutArms(%q) = arms %q, removed %q; want %q, removed %q", tt.off, gotArms, removed, tt.wantArms, tt.wantRemoved)
+			}
+			if !slices.Equal(armNames(m), all) {
+				t.Errorf("withoutArms changed the loaded model: arms %q", armNames(m))
+			}
+			sc, err := got.Score(row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.Propensity != full.Propensity {
+				t.Errorf("propensity %g, want %g", sc.Propensity, full.Propensity)
+			}
+			var offered []string
+			for arm, u := range sc.Uplift {
+				offered = append(offered, arm)
+				if u != full.Uplift[arm] {
+					t.Errorf("arm %s: uplift %g, want %g", arm, u, full.Uplift[arm])
+				}
+			}
+			sort.Strings(offered)
+			if want := slices.Sorted(slices.Values(tt.wantArms)); !slices.Equal(offered, want) {
+				t.Errorf("scored arms %q, want %q", offered, want)
+			}
+		})
+	}
+}
+
+// serveLoaded serves m as version 7 of modelName with the arms in off
+// disabled, without a registry behind it.
+func serveLoaded(t *testing.T, m *learn.Model, off []string) *httptest.Server {
+	t.Helper()
+	srv, err := New(Config{Registry: registry.New(nil, "unused"), Models: []string{modelName}, Tokens: testTokens(t),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, disabled := withoutArms(m, off)
+	srv.models[modelName].Store(newLoaded(modelName, 7, served, disabled, time.Now()))
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+func TestScoreDecision(t *testing.T) {
+	m := trainUplift(t)
+	var customers []map[string]any
+	var props []float64
+	for i := range 40 {
+		c := customer(fmt.Sprintf("c%d", i), i)
+		customers = append(customers, c)
+		sc, err := m.Score(rawRow(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		props = append(props, sc.Propensity)
+	}
+	// A threshold amid the customers' propensities, so both decisions occur.
+	sorted := slices.Sorted(slices.Values(props))
+	withTh := *m
+	withTh.Settings.Threshold = sorted[len(sorted)/2]
+	hs := serveLoaded(t, &withTh, nil)
+	body, _ := json.Marshal(map[string]any{"customers": customers})
+	code, out := post(t, hs.Client(), hs.URL+"/v1/models/"+modelName+"/score", scoreToken, body)
+	if code != http.StatusOK {
+		t.Fatalf("score: %d %s", code, out)
+	}
+	var resp ScoreResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Threshold != withTh.Settings.Threshold {
+		t.Errorf("threshold %g, want the model's %g", resp.Threshold, withTh.Settings.Threshold)
+	}
+	yes := 0
+	for i, s := range resp.Scores {
+		if want := props[i] >= withTh.Settings.Threshold; s.Decision != want {
+			t.Errorf("customer %d: propensity %g, decision %v, want %v", i, s.Propensity, s.Decision, want)
+		}
+		if s.Decision {
+			yes++
+		}
+	}
+	if yes == 0 || yes == len(resp.Scores) {
+		t.Errorf("%d of %d decisions positive; the threshold should split them", yes, len(resp.Scores))
+	}
+	if !strings.Contains(string(out), `"decision":false`) || !strings.Contains(string(out), `"threshold":`) {
+		t.Errorf("response lacks the decision or threshold fields: %s", out)
+	}
+}
+
+func TestDisabledArmsNeverOffered(t *testing.T) {
+	m := trainUplift(t)
+	all := armNames(m)
+	off, on := all[0], all[1]
+	hs := serveLoaded(t, m, []string{off})
+	c := customer("c1", 1)
+
+	body, _ := json.Marshal(map[string]any{"customers": []any{c}})
+	code, out := post(t, hs.Client(), hs.URL+"/v1/models/"+modelName+"/score", scoreToken, body)
+	var resp ScoreResponse
+	if err := json.Unmarshal(out, &resp); code != http.StatusOK || err != nil {
+		t.Fatalf("score: %d %s", code, out)
+	}
+	if _, ok := resp.Scores[0].Uplift[off]; ok {
+		t.Errorf("score offers the disabled arm %s: %s", off, out)
+	}
+	if _, ok := resp.Scores[0].Uplift[on]; !ok {
+		t.Errorf("score lacks the offered arm %s: %s", on, out)
+	}
+
+	alloc := func(arms ...string) (int, []byte) {
+		req := AllocateRequest{Model: modelName, Customers: []map[string]any{c}, Budget: 1}
+		for _, a := range arms {
+			req.Arms = append(req.Arms, AllocateArm{Name: a, Cost: 1})
+		}
+		body, _ := json.Marshal(req)
+		return post(t, hs.Client(), hs.URL+"/v1/allocate", scoreToken, body)
+	}
+	if code, out := alloc(on, off); code != http.StatusBadRequest || !strings.Contains(string(out), "disabled by its gate verdict") || !strings.Contains(string(out), `"field":"arms[1].name"`) {
+		t.Errorf("allocate with the disabled arm: %d %s; want 400 naming arms[1].name", code, out)
+	}
+	if code, out := alloc(on); code != http.StatusOK {
+		t.Errorf("allocate with offered arms only: %d %s", code, out)
+	}
+
+	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/v1/models", nil)
+	req.Header.Set("Authorization", "Bearer "+readToken)
+	r, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	var models struct{ Models []ModelInfo }
+	if err := json.NewDecoder(r.Body).Decode(&models); err != nil {
+		t.Fatal(err)
+	}
+	if got := models.Models[0]; !slices.Equal(got.DisabledArms, []string{off}) || slices.Contains(got.Arms, off) {
+		t.Errorf("GET /v1/models = arms %q, disabled %q; want %s disabled and not among the arms", got.Arms, got.DisabledArms, off)
+	}
+}
+
+// TestLoadVersionReadsVerdict stores a verdict disabling an arm with a
+// version and checks that LoadVersion, the server following production
+// and so every scoring path drop it, while a version without a verdict
+// keeps every arm.
+func TestLoadVersionReadsVerdict(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	all := armNames(f.models[f.v2])
+	off := all[0]
+	v := gate.Verdict{Model: modelName, Version: f.v2, Pass: true, DisabledArms: []string{off},
+		Checks: []gate.Check{{Name: "qini_positive[" + off + "]", Arm: off, Op: ">"}}}
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.reg.AddArtifact(ctx, modelName, f.v2, registry.VerdictArtifact, data); err != nil {
+		t.Fatal(err)
+	}
+	m, disabled, err := LoadVersion(ctx, f.reg, modelName, f.v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(disabled, []string{off}) || slices.Contains(armNames(m), off) {
+		t.Errorf("LoadVersion v%d = arms %q, disabled %q; want %s dropped", f.v2, armNames(m), disabled, off)
+	}
+	m, disabled, err = LoadVersion(ctx, f.reg, modelName, f.v1)
+	if err != nil || disabled != nil || !slices.Equal(armNames(m), armNames(f.models[f.v1])) {
+		t.Errorf("LoadVersion v%d without verdict = arms %q, disabled %q, %v; want every arm", f.v1, armNames(m), disabled, err)
+	}
+
+	f.promote(t, f.v2)
+	_, hs, _ := start(t, Config{Registry: f.reg})
+	body, _ := json.Marshal(map[string]any{"customers": []any{customer("c1", 1)}})
+	code, out := post(t, hs.Client(), hs.URL+"/v1/models/"+modelName+"/score", scoreToken, body)
+	var resp ScoreResponse
+	if err := json.Unmarshal(out, &resp); code != http.StatusOK || err != nil {
+		t.Fatalf("score: %d %s", code, out)
+	}
+	if _, ok := resp.Scores[0].Uplift[off]; ok || resp.Version != f.v2 {
+		t.Errorf("production v%d served v%d with the disabled arm %s: %s", f.v2, resp.Version, off, out)
+	}
+}
