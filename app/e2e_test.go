@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/registry"
+	"github.com/promoflow/promoflow/serve"
 	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/synth"
 	"github.com/promoflow/promoflow/workflows"
@@ -327,5 +329,57 @@ func TestDailyRetrainRefusesLeakage(t *testing.T) {
 	// A failed day may run again under the same workflow id.
 	if res := s.runDay(t, days[0]); res.Version != 1 || !res.Promoted {
 		t.Fatalf("with history allowed: version %d promoted %v, want v1 promoted; steps %+v", res.Version, res.Promoted, res.Steps)
+	}
+}
+
+// TestDailyRetrainGatesEveryArm lands data where one e-mail arm changes
+// nobody's response. With gate.arms any the first day's version ships with
+// that arm disabled, and the served model never offers it; with arms all
+// the next day's version is rejected on that arm's own check.
+func TestDailyRetrainGatesEveryArm(t *testing.T) {
+	s := startE2E(t, false)
+	const null = "Womens E-Mail"
+	days := s.land(t, synth.Config{Rows: 200000, Seed: 21, Days: 2, NoEffect: []string{null}})
+	cfg := stacktest.ModelConfig(s.model, false)
+	gateCfg := cfg["gate"].(map[string]any)
+	gateCfg["min_qini"] = 0
+	stacktest.WriteConfig(t, s.cfg.ConfigDir, s.model, cfg)
+
+	first := s.runDay(t, days[0])
+	if !first.Promoted || first.Verdict == nil || !slices.Equal(first.Verdict.DisabledArms, []string{null}) {
+		t.Fatalf("day 1 with arms any: promoted %v, verdict %+v; want promoted with %s disabled", first.Promoted, first.Verdict, null)
+	}
+	for _, c := range first.Verdict.Checks {
+		if c.Name == "qini_positive["+null+"]" && (c.Pass || c.Lower == nil) {
+			t.Errorf("%s passed or has no interval: %+v", c.Name, c)
+		}
+		if c.Name == "qini_positive[Mens E-Mail]" && !c.Pass {
+			t.Errorf("the working arm failed: %+v", c)
+		}
+	}
+	served, disabled, err := serve.LoadVersion(context.Background(), s.reg, s.model, first.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range served.Uplift.Arms {
+		if a.Arm == null {
+			t.Errorf("the served model offers the disabled arm %s", null)
+		}
+	}
+	if !slices.Equal(disabled, []string{null}) {
+		t.Errorf("LoadVersion disabled %v, want [%s]", disabled, null)
+	}
+
+	gateCfg["arms"] = "all"
+	stacktest.WriteConfig(t, s.cfg.ConfigDir, s.model, cfg)
+	second := s.runDay(t, days[1])
+	if second.Promoted || second.Verdict == nil || second.Verdict.Pass {
+		t.Fatalf("day 2 with arms all: promoted %v, verdict %+v; want rejected", second.Promoted, second.Verdict)
+	}
+	if failed := second.Verdict.Failed(); !slices.Contains(failed, "qini_positive["+null+"]") {
+		t.Errorf("day 2 failed checks %v, want qini_positive[%s] among them", failed, null)
+	}
+	if got := s.production(t); got != first.Version {
+		t.Errorf("production after the rejected day = %d, want %d", got, first.Version)
 	}
 }

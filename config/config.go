@@ -104,6 +104,9 @@ func Parse(data []byte, file string) (Model, error) {
 		m.Approval.Timeout = 24 * time.Hour
 	}
 	m.Gate = m.Gate.WithDefaults()
+	if err := m.Gate.Validate(); err != nil {
+		return Model{}, fmt.Errorf("config %s: %w", file, err)
+	}
 	if err := m.Monitor.Drift.Validate(); err != nil {
 		return Model{}, fmt.Errorf("config %s: monitor: %w", file, err)
 	}

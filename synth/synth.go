@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -43,6 +44,9 @@ type Config struct {
 	BadRowFraction float64
 	// Arms lists the treatment arms, control first (default DefaultArms).
 	Arms []string
+	// NoEffect lists treatment arms that change nobody's response: their
+	// true uplift is 0 for every customer.
+	NoEffect []string
 }
 
 func (c Config) withDefaults() Config {
@@ -226,6 +230,13 @@ func GenerateWithFaults(cfg Config) (*dataset.Table, []string) {
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x73796e7468))
 	tbl := &dataset.Table{Header: sch.Names(), Rows: make([][]string, cfg.Rows)}
 	arms := cfg.Arms
+	// effect[a] is the arm whose response a customer in arm a has.
+	effect := make([]int, len(arms))
+	for a := range arms {
+		if !slices.Contains(cfg.NoEffect, arms[a]) {
+			effect[a] = a
+		}
+	}
 	for i := range tbl.Rows {
 		day := i * cfg.Days / cfg.Rows
 		drift := 0.0
@@ -234,7 +245,7 @@ func GenerateWithFaults(cfg Config) (*dataset.Table, []string) {
 		}
 		c := draw(rng, drift)
 		k := rng.IntN(len(arms))
-		p := c.TrueResponse(k)
+		p := c.TrueResponse(effect[k])
 		visit := "0"
 		if rng.Float64() < p {
 			visit = "1"
@@ -251,10 +262,10 @@ func GenerateWithFaults(cfg Config) (*dataset.Table, []string) {
 			strconv.FormatFloat(c.History, 'f', 2, 64),
 			c.Channel, c.Zip, newbie, arms[k], visit,
 			strconv.FormatFloat(p, 'f', 6, 64),
-			strconv.FormatFloat(c.TrueUplift(k), 'f', 6, 64),
+			strconv.FormatFloat(c.TrueUplift(effect[k]), 'f', 6, 64),
 		)
 		for a := 1; a < len(arms); a++ {
-			row = append(row, strconv.FormatFloat(c.TrueUplift(a), 'f', 6, 64))
+			row = append(row, strconv.FormatFloat(c.TrueUplift(effect[a]), 'f', 6, 64))
 		}
 		tbl.Rows[i] = row
 	}

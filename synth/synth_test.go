@@ -220,3 +220,30 @@ func TestUpliftRecovered(t *testing.T) {
 		t.Logf("arm %s: qini %.4f observed uplift %.4f predicted %.4f", am.Arm, am.Qini, am.ObservedUplift, am.PredictedUplift)
 	}
 }
+
+// TestNoEffectArm checks an arm listed in NoEffect responds as control:
+// its true uplift is 0 on every row, and its observed response rate is
+// control's within sampling error, while the other arm keeps its effect.
+func TestNoEffectArm(t *testing.T) {
+	tbl := Generate(Config{Rows: 60000, Seed: 2, NoEffect: []string{"Womens E-Mail"}})
+	seg, _ := tbl.Col(ColSegment)
+	visit, _ := tbl.Col(ColVisit)
+	truth, _ := tbl.Col(schema.TrueUpliftColumn("Womens E-Mail"))
+	n, y := map[string]float64{}, map[string]float64{}
+	for _, r := range tbl.Rows {
+		if r[truth] != "0.000000" {
+			t.Fatalf("no-effect arm has true uplift %s", r[truth])
+		}
+		n[r[seg]]++
+		if r[visit] == "1" {
+			y[r[seg]]++
+		}
+	}
+	rate := func(arm string) float64 { return y[arm] / n[arm] }
+	if d := rate("Womens E-Mail") - rate("No E-Mail"); math.Abs(d) > 0.015 {
+		t.Errorf("no-effect arm's observed uplift %.4f, want about 0", d)
+	}
+	if d := rate("Mens E-Mail") - rate("No E-Mail"); d < 0.05 {
+		t.Errorf("Mens E-Mail's observed uplift %.4f, want its effect kept", d)
+	}
+}

@@ -214,7 +214,11 @@ func DailyRetrain(ctx workflow.Context, in DailyInput) (DailyResult, error) {
 		record("rejected")
 		return res, nil
 	}
-	done(step, "ok", fmt.Sprintf("all %d checks passed", len(v.Checks)))
+	if len(v.DisabledArms) > 0 {
+		done(step, "ok", "passed; disabled arms, never offered: "+strings.Join(v.DisabledArms, ", "))
+	} else {
+		done(step, "ok", fmt.Sprintf("all %d checks passed", len(v.Checks)))
+	}
 
 	actor, reason := "schedule", fmt.Sprintf("daily retrain %s passed the gate", in.Day)
 	if plan.RequireApproval {

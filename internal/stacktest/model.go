@@ -18,7 +18,11 @@ func ModelConfig(model string, approval bool) map[string]any {
 		"name": model, "source": model, "window_days": 3,
 		"clean": map[string]any{"schema": synth.Schema(), "max_rows_per_customer_day": 5},
 		"train": map[string]any{"seed": 7, "c": []float64{0.1, 1}, "balanced": []bool{false}},
-		"gate":  map[string]any{"min_rows": 200, "min_auc": 0.55, "max_calibration_error": 0.1},
+		// Each arm is judged alone: a test day's holdout (a few hundred rows
+		// per arm) cannot show an arm's Qini above zero with 95 %
+		// confidence, so the tests disable a weak arm rather than fail
+		// the version, and ask only for a Qini lower bound above -1.
+		"gate": map[string]any{"min_rows": 200, "min_auc": 0.55, "max_calibration_error": 0.1, "arms": "any", "min_qini": -1},
 	}
 	if approval {
 		cfg["approval"] = map[string]any{"required": true, "timeout": "10m"}
