@@ -58,7 +58,7 @@ func TestExplainReproduceAndCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		models := &activities.Models{Store: st, Registry: reg, CodeVersion: cfg.CodeVersion, CodeIdentity: "code-a",
+		models := &activities.Models{Store: st, Registry: reg, CodeVersion: cfg.CodeVersion,
 			Config: func(m string) (config.Model, error) { return config.Load(cfg.ConfigDir, m) }}
 		var suite testsuite.WorkflowTestSuite
 		env := suite.NewTestActivityEnvironment()
@@ -77,6 +77,8 @@ func TestExplainReproduceAndCache(t *testing.T) {
 			}
 			return res
 		}
+		// The worker of this test trained version 1 with this binary's code.
+		same, _ := app.CodeIdentity()
 		tests := []struct {
 			name        string
 			runID       string
@@ -87,11 +89,11 @@ func TestExplainReproduceAndCache(t *testing.T) {
 			wantVersion int
 			wantNote    string
 		}{
-			{name: "identical data, config and code reuse version 1", runID: "cache-a", code: "code-a", wantReused: true, wantVersion: 1},
-			{name: "a changed C grid retrains", runID: "cache-b", changeC: true, code: "code-a", wantVersion: 3},
-			{name: "the changed config is then reused", runID: "cache-c", code: "code-a", wantReused: true, wantVersion: 3},
-			{name: "no-cache retrains", runID: "cache-d", noCache: true, code: "code-a", wantVersion: 4},
-			{name: "other code retrains", runID: "cache-e", code: "code-b", wantVersion: 5},
+			{name: "identical data, config and code reuse version 1", runID: "cache-a", code: same, wantReused: true, wantVersion: 1},
+			{name: "a changed C grid retrains", runID: "cache-b", changeC: true, code: same, wantVersion: 3},
+			{name: "the changed config is then reused", runID: "cache-c", code: same, wantReused: true, wantVersion: 3},
+			{name: "no-cache retrains", runID: "cache-d", noCache: true, code: same, wantVersion: 4},
+			{name: "other code retrains", runID: "cache-e", code: "sha256:other", wantVersion: 5},
 			{name: "unidentified code retrains and says so", runID: "cache-f", wantVersion: 6, wantNote: "training cache bypassed"},
 			{name: "unidentified code never reuses", runID: "cache-g", wantVersion: 7, wantNote: "training cache bypassed"},
 		}
