@@ -191,8 +191,8 @@ type TopK struct {
 	Lift      float64 `json:"lift"`
 }
 
-// topKFractions are the fractions of Metrics.TopK.
-var topKFractions = []float64{0.1, 0.2, 0.3}
+// TopKFractions are the fractions of Metrics.TopK.
+var TopKFractions = []float64{0.1, 0.2, 0.3}
 
 // AtTopK measures the top fraction k of rows ranked by p against labels y.
 func AtTopK(y, p []float64, k float64) TopK {

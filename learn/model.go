@@ -202,7 +202,7 @@ func computeMetrics(lb *labelled, p []float64, u [][]float64, threshold float64)
 	m.LogLoss = LogLoss(lb.y, p)
 	m.Brier = Brier(lb.y, p)
 	m.AtThreshold = AtThreshold(lb.y, p, threshold)
-	for _, k := range topKFractions {
+	for _, k := range TopKFractions {
 		m.TopK = append(m.TopK, AtTopK(lb.y, p, k))
 	}
 	m.Calibration, m.ECE = Calibration(lb.y, p, 10)

@@ -81,6 +81,7 @@ func TestWriteTraining(t *testing.T) {
 			"qini_positive[Mens E-Mail]</td><td><span class=\"fail\">FAIL</span> <span class=\"fail\">OFF</span>",
 			"qini_positive[Womens E-Mail]</td><td><span class=\"pass\">pass</span></td>",
 			"disabled arms, never offered: Mens E-Mail</p>",
+			"threshold (f1)", "recall in the top 20 %", "lift in the top 30 %", `id="feature-selection"`,
 		}, []string{"<b>broken export</b>", "<script"}, 6},
 		{"nothing measured", noVerdict, []string{"has not judged this version", "holdout holds a single class",
 			"chart not drawn: no scored holdout rows", "No data-quality record"}, []string{"<script"}, 1},

@@ -86,6 +86,7 @@ type trainingView struct {
 	Coef        chartOrNote
 	Coefs       []coefRow
 	CoefTotal   int
+	Dropped     []learn.DroppedFeature
 	Days        []dayRow
 	Verdict     *gate.Verdict
 	Failed      []string
@@ -104,7 +105,7 @@ func WriteTraining(w io.Writer, t Training) error {
 		Settings: t.Model.Settings,
 		Verdict:  t.Verdict,
 	}
-	v.Metrics = metricRows(t.Holdout, t.Model.Metrics)
+	v.Metrics = metricRows(t.Holdout, t.Model.Metrics, t.Model.Settings.ThresholdRule)
 	v.HoldoutNote = t.HoldoutNote
 	if t.Holdout == nil && v.HoldoutNote == "" {
 		v.HoldoutNote = "holdout metrics were not measured"
@@ -129,6 +130,7 @@ func WriteTraining(w io.Writer, t Training) error {
 		v.Deciles = &d
 	}
 	v.Coefs, v.CoefTotal = topCoefficients(t.Model, cmp.Or(t.TopCoefficients, 20))
+	v.Dropped = t.Model.Dropped
 	names := make([]string, len(v.Coefs))
 	values := make([]float64, len(v.Coefs))
 	for i, c := range v.Coefs {
@@ -144,13 +146,14 @@ func WriteTraining(w io.Writer, t Training) error {
 
 // metricRows lists the headline metrics on the holdout and on the
 // validation rows of the search.
-func metricRows(holdout *learn.Metrics, validation learn.Metrics) []metricRow {
+func metricRows(holdout *learn.Metrics, validation learn.Metrics, rule string) []metricRow {
 	type get func(m *learn.Metrics) string
 	num := func(f func(m *learn.Metrics) float64) get { return func(m *learn.Metrics) string { return f4(f(m)) } }
-	rows := []struct {
+	type def struct {
 		name string
 		f    get
-	}{
+	}
+	rows := []def{
 		{"rows", func(m *learn.Metrics) string { return fmt.Sprint(m.Rows) }},
 		{"positive rate", func(m *learn.Metrics) string { return pct(m.PositiveRate) }},
 		{"ROC-AUC", num(func(m *learn.Metrics) float64 { return m.ROCAUC })},
@@ -158,11 +161,25 @@ func metricRows(holdout *learn.Metrics, validation learn.Metrics) []metricRow {
 		{"log loss", num(func(m *learn.Metrics) float64 { return m.LogLoss })},
 		{"Brier", num(func(m *learn.Metrics) float64 { return m.Brier })},
 		{"expected calibration error", num(func(m *learn.Metrics) float64 { return m.ECE })},
-		{"threshold", num(func(m *learn.Metrics) float64 { return m.AtThreshold.Threshold })},
+		{"threshold (" + cmp.Or(rule, learn.ThresholdFixed) + ")", num(func(m *learn.Metrics) float64 { return m.AtThreshold.Threshold })},
 		{"accuracy", num(func(m *learn.Metrics) float64 { return m.AtThreshold.Accuracy })},
 		{"precision", num(func(m *learn.Metrics) float64 { return m.AtThreshold.Precision })},
 		{"recall", num(func(m *learn.Metrics) float64 { return m.AtThreshold.Recall })},
 		{"F1", num(func(m *learn.Metrics) float64 { return m.AtThreshold.F1 })},
+	}
+	// topK reads field f of the k-th top-fraction metric, "–" when absent.
+	topK := func(k int, f func(t learn.TopK) float64) get {
+		return func(m *learn.Metrics) string {
+			if k >= len(m.TopK) {
+				return "–"
+			}
+			return f4(f(m.TopK[k]))
+		}
+	}
+	for k, frac := range learn.TopKFractions {
+		rows = append(rows,
+			def{fmt.Sprintf("recall in the top %.0f %%", 100*frac), topK(k, func(t learn.TopK) float64 { return t.Recall })},
+			def{fmt.Sprintf("lift in the top %.0f %%", 100*frac), topK(k, func(t learn.TopK) float64 { return t.Lift })})
 	}
 	out := make([]metricRow, len(rows))
 	for i, r := range rows {

@@ -39,6 +39,10 @@ pf schedule pause "$MODEL" --note "demo: backfill only"
 pf schedule backfill "$MODEL" --from 2026-11-01 --to 2026-11-03 --wait 5m
 pf runs ls "$MODEL"
 pf models ls "$MODEL"
+echo "Version 3 decides 'visit' above a threshold chosen on validation by F1, not 0.5; Pearson selection's"
+echo "drops are on record, and its probabilities stay calibrated whatever class weighting the search picked:"
+printf '$ promoflow models show %s/3   (metrics and dropped features)\n' "$MODEL"
+"$BIN" models show "$MODEL/3" | sed -n '/^metrics:/,/^schema:/p' | sed '$d'
 
 say "3. Day 4: a third of the export is broken; cleaning quarantines it and the gate refuses to trust the day"
 pf run "$MODEL" --day 2026-11-04 || true
