@@ -339,10 +339,12 @@ func TestDailyRetrainRefusesLeakage(t *testing.T) {
 func TestDailyRetrainGatesEveryArm(t *testing.T) {
 	s := startE2E(t, false)
 	const null = "Womens E-Mail"
-	days := s.land(t, synth.Config{Rows: 200000, Seed: 21, Days: 2, NoEffect: []string{null}})
+	days := s.land(t, synth.Config{Rows: 100000, Seed: 21, Days: 2, NoEffect: []string{null}})
 	cfg := stacktest.ModelConfig(s.model, false)
+	cfg["window_days"] = 1 // each day judged on its own rows: half the work
 	gateCfg := cfg["gate"].(map[string]any)
 	gateCfg["min_qini"] = 0
+	gateCfg["bootstrap_resamples"] = 400
 	stacktest.WriteConfig(t, s.cfg.ConfigDir, s.model, cfg)
 
 	first := s.runDay(t, days[0])
