@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/promoflow/promoflow/allocate"
-	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/dataset"
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
@@ -25,7 +25,7 @@ func init() {
 const allocateSynopsis = `(--model M | --model-file model.json) --data customers.csv --budget B --arms "Mens E-Mail:1.0,Womens E-Mail:1.0" [flags]`
 
 func runAllocate(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg := app.FromEnv()
+	cfg := control.FromEnv()
 	fs := newFlagSet("allocate", allocateSynopsis)
 	model := fs.String("model", "", "model whose production version scores the customers")
 	modelFile := fs.String("model-file", "", "score offline with this model file instead of the registry")
@@ -111,7 +111,7 @@ func runAllocate(ctx context.Context, args []string, stdout io.Writer) error {
 
 // allocationModel loads the model file or the model's production version
 // without the arms its gate disabled.
-func allocationModel(ctx context.Context, cfg app.Config, model, file string) (*learn.Model, string, error) {
+func allocationModel(ctx context.Context, cfg control.Config, model, file string) (*learn.Model, string, error) {
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {

@@ -14,8 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/promoflow/promoflow/app"
-	"github.com/promoflow/promoflow/manual"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/serve"
 	"github.com/promoflow/promoflow/store"
 )
@@ -25,7 +24,7 @@ func init() {
 }
 
 func runServe(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg := app.FromEnv()
+	cfg := control.FromEnv()
 	fs := newFlagSet("serve", "--models m1,m2 [--addr host:port] [flags]")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	models := fs.String("models", "", "comma-separated models to serve (required)")
@@ -40,7 +39,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: promoflow serve --models m1,m2 [--addr host:port] [flags]\n\nflags:\n")
 		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), "\n"+app.EnvHelp+"  PROMOFLOW_API_TOKENS          name:token:role,... with role read, score or admin (secret; required)\n")
+		fmt.Fprint(fs.Output(), "\n"+control.EnvHelp+"  PROMOFLOW_API_TOKENS          name:token:role,... with role read, score or admin (secret; required)\n")
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -81,7 +80,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		defer tc.Close()
-		scfg.Changer = &manual.Changer{Temporal: tc, TaskQueue: cfg.TaskQueue, Audit: scfg.Store}
+		scfg.Changer = &control.Changer{Temporal: tc, TaskQueue: cfg.TaskQueue, Audit: scfg.Store}
 	}
 	preg := prometheus.NewRegistry()
 	preg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
