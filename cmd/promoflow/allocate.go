@@ -72,19 +72,7 @@ func runAllocate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("score %s with %s: %w", *data, source, err)
 	}
-	ids := make([]string, len(tbl.Rows))
-	idCol := -1
-	if c := m.Schema.OfKind(schema.ID); len(c) > 0 {
-		idCol, _ = tbl.Col(c[0].Name)
-	}
-	for i, r := range tbl.Rows {
-		if idCol >= 0 {
-			ids[i] = r[idCol]
-		} else {
-			ids[i] = "row " + strconv.Itoa(i+1)
-		}
-	}
-	customers, err := allocate.FromScores(ids, scores, arms, values)
+	customers, err := allocate.FromScores(customerIDs(m, tbl), scores, arms, values)
 	if err != nil {
 		return fmt.Errorf("allocate with %s: %w", source, err)
 	}
@@ -107,6 +95,24 @@ func runAllocate(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%d customers scored with %s\n\n", len(customers), source)
 	return plan.Report.WriteText(stdout)
+}
+
+// customerIDs names the table's customers by the model's id column, or
+// "row N" when the schema has none.
+func customerIDs(m *learn.Model, tbl *dataset.Table) []string {
+	ids := make([]string, len(tbl.Rows))
+	idCol := -1
+	if c := m.Schema.OfKind(schema.ID); len(c) > 0 {
+		idCol, _ = tbl.Col(c[0].Name)
+	}
+	for i, r := range tbl.Rows {
+		if idCol >= 0 {
+			ids[i] = r[idCol]
+		} else {
+			ids[i] = "row " + strconv.Itoa(i+1)
+		}
+	}
+	return ids
 }
 
 // allocationModel loads the model file or the model's production version

@@ -118,8 +118,21 @@ func printVersion(w io.Writer, info *registry.VersionInfo, integrity string) err
 		return err
 	}
 
+	if err := printArtifacts(w, info); err != nil {
+		return err
+	}
+	if len(info.Verdict) > 0 {
+		fmt.Fprintf(w, "\nverdict:\n  %s\n", strings.TrimSpace(string(info.Verdict)))
+	}
+	return nil
+}
+
+// printArtifacts lists a version's artifacts: the registered ones, then
+// those added later with when.
+func printArtifacts(w io.Writer, info *registry.VersionInfo) error {
+	m := info.Manifest
 	fmt.Fprintln(w, "\nartifacts:")
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  NAME\tSIZE\tSHA256\tADDED")
 	for _, name := range slices.Sorted(maps.Keys(m.Artifacts)) {
 		a := m.Artifacts[name]
@@ -133,13 +146,7 @@ func printVersion(w io.Writer, info *registry.VersionInfo, integrity string) err
 		}
 		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", name, a.Size, a.SHA256, added)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(info.Verdict) > 0 {
-		fmt.Fprintf(w, "\nverdict:\n  %s\n", strings.TrimSpace(string(info.Verdict)))
-	}
-	return nil
+	return tw.Flush()
 }
 
 // columnDetail shows a column's declaration beyond name and kind.
