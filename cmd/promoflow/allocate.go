@@ -129,7 +129,7 @@ func allocationModel(ctx context.Context, cfg control.Config, model, file string
 		}
 		return m, file, nil
 	}
-	reg, err := newRegistry(cfg)
+	reg, err := cfg.Registry()
 	if err != nil {
 		return nil, "", err
 	}

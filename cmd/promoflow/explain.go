@@ -50,7 +50,7 @@ func runExplain(ctx context.Context, args []string, stdout io.Writer) error {
 		ref.Alias = registry.Production
 	}
 	cfg := control.FromEnv()
-	reg, err := newRegistry(cfg)
+	reg, err := cfg.Registry()
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func TestExplainReproduceAndCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		reg, err := newRegistry(cfg)
+		reg, err := cfg.Registry()
 		if err != nil {
 			t.Fatal(err)
 		}

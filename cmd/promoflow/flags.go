@@ -83,12 +83,6 @@ func openStore(ctx context.Context) (*store.Store, error) {
 	return control.FromEnv().Store(ctx)
 }
 
-// newRegistry connects to the registry in the configured bucket (see
-// control.EnvHelp for the environment).
-func newRegistry(cfg control.Config) (*registry.Registry, error) {
-	return cfg.Registry()
-}
-
 // dialStarter connects a workflow starter on cfg's Temporal and task
 // queue; done closes it.
 func dialStarter(cfg *control.Config) (st control.Starter, done func(), err error) {

@@ -107,7 +107,7 @@ func (f *modelsFlags) parse(args []string, minArgs, maxArgs int) ([]string, erro
 }
 
 func (f *modelsFlags) registry() (*registry.Registry, error) {
-	return newRegistry(f.cfg)
+	return f.cfg.Registry()
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -34,7 +34,7 @@ func TestPeopleThroughTheAPI(t *testing.T) {
 		})
 	}
 	cfg := control.FromEnv()
-	reg, err := newRegistry(cfg)
+	reg, err := cfg.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func TestPipelineCommands(t *testing.T) {
 
 	// Day 2 may or may not have passed the gate; a person now forces the
 	// other version in and rolls it back.
-	reg, err := newRegistry(control.FromEnv())
+	reg, err := control.FromEnv().Registry()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func trainingReport(ctx context.Context, arg string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	reg, err := newRegistry(control.FromEnv())
+	reg, err := control.FromEnv().Registry()
 	if err != nil {
 		return nil, "", err
 	}

@@ -34,7 +34,7 @@ func runReproduce(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		*source = mc.Source
 	}
-	reg, err := newRegistry(cfg)
+	reg, err := cfg.Registry()
 	if err != nil {
 		return err
 	}

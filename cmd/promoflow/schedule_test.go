@@ -59,7 +59,7 @@ func TestScheduleBackfill(t *testing.T) {
 	})
 
 	// The three runs land as three versions, in day order.
-	reg, err := newRegistry(cfg)
+	reg, err := cfg.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func connectService(ctx context.Context, cfg control.Config, scfg *serve.Config,
 			c()
 		}
 	}
-	if scfg.Registry, err = newRegistry(cfg); err != nil {
+	if scfg.Registry, err = cfg.Registry(); err != nil {
 		return closeAll, err
 	}
 	if scoringLog {
