@@ -35,7 +35,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"gopkg.in/yaml.v3"
 
-	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/metrics"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/serve"
@@ -101,12 +101,12 @@ var (
 )
 
 // binaryEnv is every PROMOFLOW_ variable the promoflow binary reads: the
-// ones app.EnvHelp documents (app.FromEnv) and the ones its commands read
+// ones control.EnvHelp documents (control.FromEnv) and the ones its commands read
 // directly (PROMOFLOW_API_TOKENS, PROMOFLOW_ACTOR).
 func binaryEnv(t *testing.T) map[string]bool {
 	t.Helper()
 	env := map[string]bool{}
-	for _, m := range envHelpRe.FindAllStringSubmatch(app.EnvHelp, -1) {
+	for _, m := range envHelpRe.FindAllStringSubmatch(control.EnvHelp, -1) {
 		env[m[1]] = true
 	}
 	files, err := filepath.Glob(filepath.Join(root, "cmd", "promoflow", "*.go"))
@@ -748,7 +748,7 @@ func newRecorder() *recorder {
 }
 
 // exposedMetrics starts the worker's collectors (metrics.New, as
-// app.RunWorker does) and the scoring service's (serve.New, as promoflow
+// worker.RunWorker does) and the scoring service's (serve.New, as promoflow
 // serve does) in-process, exercises them, and returns every series name
 // either exposes. Prometheus adds "up" to every scraped target.
 func exposedMetrics(t *testing.T) map[string]bool {

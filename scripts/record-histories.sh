@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # record-histories.sh: refresh workflows/testdata/*.json, the histories the
 # replay tests replay, from real runs. Run after a deliberate change to a
-# workflow's commands: it runs app's end-to-end tests on the local stack and
+# workflow's commands: it runs the worker's end-to-end tests on the local stack and
 # saves the histories of their newest runs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,7 +10,7 @@ cd "$ROOT"
 . .stack/env
 T=$(ls -d "${PROMOFLOW_CACHE_DIR:-$HOME/.cache/promoflow}"/temporal-*/temporal | head -1)
 A=(--address "$PROMOFLOW_TEMPORAL_ADDRESS")
-PROMOFLOW_REQUIRE_STACK=1 go test -count=1 -run 'TestDailyRetrainEndToEnd|TestDailyRetrainWaitsForApproval' ./app
+PROMOFLOW_REQUIRE_STACK=1 go test -count=1 -run 'TestDailyRetrainEndToEnd|TestDailyRetrainWaitsForApproval' ./worker
 
 save() { # file query
 	local id run

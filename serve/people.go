@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/promoflow/promoflow/manual"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/workflows"
 )
 
@@ -39,9 +39,9 @@ func (s *Server) mountPeople(mux *http.ServeMux) {
 	mux.Handle("POST /v1/models/{model}/approve", s.instrument("approve", RoleAdmin, s.handleApprove))
 }
 
-// changer returns the configured manual.Changer and the served model named
+// changer returns the configured control.Changer and the served model named
 // by the path, or fails the call.
-func (s *Server) changer(c *call) (*manual.Changer, string, bool) {
+func (s *Server) changer(c *call) (*control.Changer, string, bool) {
 	name := c.r.PathValue("model")
 	if _, ok := s.models[name]; !ok {
 		c.fail(&apiError{Status: http.StatusNotFound, Field: "model", Msg: fmt.Sprintf("model %q is not served", name)})
@@ -120,11 +120,11 @@ func (s *Server) handleApprove(c *call) {
 // 409 while another change runs, 422 with the verdict when the gate said
 // no, 502 for anything else (the pipeline behind the service failed).
 func (s *Server) failChange(c *call, err error) {
-	var ge *manual.GateError
+	var ge *control.GateError
 	switch {
-	case errors.Is(err, manual.ErrInvalid):
+	case errors.Is(err, control.ErrInvalid):
 		c.fail(&apiError{Status: http.StatusBadRequest, Msg: err.Error()})
-	case errors.Is(err, manual.ErrBusy):
+	case errors.Is(err, control.ErrBusy):
 		c.fail(&apiError{Status: http.StatusConflict, Msg: err.Error()})
 	case errors.As(err, &ge):
 		c.json(http.StatusUnprocessableEntity, map[string]any{"error": err.Error(), "verdict": ge.Verdict})

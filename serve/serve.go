@@ -71,8 +71,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/learn"
-	"github.com/promoflow/promoflow/manual"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/schema"
 	"github.com/promoflow/promoflow/store"
@@ -107,7 +107,7 @@ type Config struct {
 	LogFlush  time.Duration
 	// Changer, when set, lets admin tokens promote, approve and roll back
 	// through the API; nil answers those routes with 503.
-	Changer *manual.Changer
+	Changer *control.Changer
 	// Logger receives the service's own log (default slog.Default()).
 	Logger *slog.Logger
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +27,7 @@ type promAlert struct {
 
 func runAlerts(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("alerts", "[--wait NAME --timeout D]")
-	url := fs.String("prometheus", envOrDefault("PROMOFLOW_PROMETHEUS_URL", "http://127.0.0.1:9190"), "Prometheus base URL (env PROMOFLOW_PROMETHEUS_URL)")
+	url := fs.String("prometheus", cmp.Or(os.Getenv("PROMOFLOW_PROMETHEUS_URL"), "http://127.0.0.1:9190"), "Prometheus base URL (env PROMOFLOW_PROMETHEUS_URL)")
 	wait := fs.String("wait", "", "wait until an alert of this name is firing")
 	timeout := fs.Duration("timeout", time.Minute, "how long --wait waits")
 	if err := parseFlags(fs, args); err != nil {
@@ -91,11 +92,4 @@ func printAlerts(w io.Writer, alerts []promAlert) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Labels["alertname"], a.State, a.ActiveAt.UTC().Format(time.RFC3339), a.Annotations["summary"])
 	}
 	return tw.Flush()
-}
-
-func envOrDefault(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

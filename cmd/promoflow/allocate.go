@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/promoflow/promoflow/allocate"
-	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/dataset"
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
@@ -25,7 +25,7 @@ func init() {
 const allocateSynopsis = `(--model M | --model-file model.json) --data customers.csv --budget B --arms "Mens E-Mail:1.0,Womens E-Mail:1.0" [flags]`
 
 func runAllocate(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg := app.FromEnv()
+	cfg := control.FromEnv()
 	fs := newFlagSet("allocate", allocateSynopsis)
 	model := fs.String("model", "", "model whose production version scores the customers")
 	modelFile := fs.String("model-file", "", "score offline with this model file instead of the registry")
@@ -72,19 +72,7 @@ func runAllocate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("score %s with %s: %w", *data, source, err)
 	}
-	ids := make([]string, len(tbl.Rows))
-	idCol := -1
-	if c := m.Schema.OfKind(schema.ID); len(c) > 0 {
-		idCol, _ = tbl.Col(c[0].Name)
-	}
-	for i, r := range tbl.Rows {
-		if idCol >= 0 {
-			ids[i] = r[idCol]
-		} else {
-			ids[i] = "row " + strconv.Itoa(i+1)
-		}
-	}
-	customers, err := allocate.FromScores(ids, scores, arms, values)
+	customers, err := allocate.FromScores(customerIDs(m, tbl), scores, arms, values)
 	if err != nil {
 		return fmt.Errorf("allocate with %s: %w", source, err)
 	}
@@ -109,9 +97,27 @@ func runAllocate(ctx context.Context, args []string, stdout io.Writer) error {
 	return plan.Report.WriteText(stdout)
 }
 
+// customerIDs names the table's customers by the model's id column, or
+// "row N" when the schema has none.
+func customerIDs(m *learn.Model, tbl *dataset.Table) []string {
+	ids := make([]string, len(tbl.Rows))
+	idCol := -1
+	if c := m.Schema.OfKind(schema.ID); len(c) > 0 {
+		idCol, _ = tbl.Col(c[0].Name)
+	}
+	for i, r := range tbl.Rows {
+		if idCol >= 0 {
+			ids[i] = r[idCol]
+		} else {
+			ids[i] = "row " + strconv.Itoa(i+1)
+		}
+	}
+	return ids
+}
+
 // allocationModel loads the model file or the model's production version
 // without the arms its gate disabled.
-func allocationModel(ctx context.Context, cfg app.Config, model, file string) (*learn.Model, string, error) {
+func allocationModel(ctx context.Context, cfg control.Config, model, file string) (*learn.Model, string, error) {
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -123,7 +129,7 @@ func allocationModel(ctx context.Context, cfg app.Config, model, file string) (*
 		}
 		return m, file, nil
 	}
-	reg, err := newRegistry(cfg)
+	reg, err := cfg.Registry()
 	if err != nil {
 		return nil, "", err
 	}

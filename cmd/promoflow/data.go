@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,13 +11,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"gopkg.in/yaml.v3"
 
-	"github.com/promoflow/promoflow/activities"
-	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/store"
-	"github.com/promoflow/promoflow/workflows"
 )
 
 func init() {
@@ -59,15 +55,6 @@ func runData(ctx context.Context, args []string, stdout io.Writer) error {
 		return errUsage
 	}
 	return sub(ctx, args[1:], stdout)
-}
-
-// openStore connects to PROMOFLOW_PG_URL.
-func openStore(ctx context.Context) (*store.Store, error) {
-	url := app.FromEnv().PGURL
-	if url == "" {
-		return nil, errors.New("PROMOFLOW_PG_URL is not set (the local stack writes it to .stack/env)")
-	}
-	return store.Open(ctx, url)
 }
 
 func runDataStatus(ctx context.Context, args []string, stdout io.Writer) error {
@@ -168,38 +155,18 @@ func runDataIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	if _, err := s.Migrate(ctx); err != nil {
 		return err
 	}
-	d := &activities.Data{
-		Store:       s,
-		LocalDir:    "/",
-		Columns:     func(string) ([]string, error) { return cfg.Schema.Names(), nil },
-		CleanConfig: func(string) (store.CleanConfig, error) { return cfg, nil },
-	}
-	for _, f := range files {
-		r, err := d.IngestFile(ctx, workflows.IngestInput{Source: *source, Day: *day, Key: f})
-		if err != nil {
-			return withoutTemporal(err)
-		}
+	in := control.LocalIngest{Source: *source, Day: *day, Files: files, Clean: cfg}
+	cr, err := control.IngestLocal(ctx, s, in, func(f string, r store.IngestStats) {
 		what := "ingested"
 		if r.AlreadyIngested {
 			what = "already ingested"
 		}
 		fmt.Fprintf(stdout, "%s: %s, %d rows, %d bytes, sha256 %s\n", f, what, r.Rows, r.Bytes, r.SHA256)
-	}
-	cr, err := d.CleanDay(ctx, workflows.CleanInput{Source: *source, Day: *day})
+	})
 	if err != nil {
-		return withoutTemporal(err)
+		return err
 	}
 	_, err = fmt.Fprintf(stdout, "cleaned %s %s: %d in = %d clean + %d quarantined\n", *source, *day, cr.RowsIn, cr.Clean, cr.Quarantined)
-	return err
-}
-
-// withoutTemporal returns the cause of an activity's application error:
-// run from the command line, its retry classification says nothing.
-func withoutTemporal(err error) error {
-	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) && ae.Unwrap() != nil {
-		return ae.Unwrap()
-	}
 	return err
 }
 

@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/promoflow/promoflow/app"
 	"github.com/promoflow/promoflow/config"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/gate"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/store"
@@ -47,10 +47,10 @@ func runExplain(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if ref.Alias == "" && ref.Version == 0 {
-		ref.Alias = "production"
+		ref.Alias = registry.Production
 	}
-	cfg := app.FromEnv()
-	reg, err := newRegistry(cfg)
+	cfg := control.FromEnv()
+	reg, err := cfg.Registry()
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/promoflow/promoflow/activities"
-	"github.com/promoflow/promoflow/app"
 	"github.com/promoflow/promoflow/config"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/gate"
 	"github.com/promoflow/promoflow/synth"
 	"github.com/promoflow/promoflow/workflows"
@@ -48,13 +48,13 @@ func TestExplainReproduceAndCache(t *testing.T) {
 
 	t.Run("training cache", func(t *testing.T) {
 		ctx := context.Background()
-		cfg := app.FromEnv()
+		cfg := control.FromEnv()
 		st, err := openStore(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		reg, err := newRegistry(cfg)
+		reg, err := cfg.Registry()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func TestExplainReproduceAndCache(t *testing.T) {
 			return res
 		}
 		// The worker of this test trained version 1 with this binary's code.
-		same, _ := app.CodeIdentity()
+		same, _ := control.CodeIdentity()
 		tests := []struct {
 			name        string
 			runID       string

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -67,84 +68,130 @@ type fitArmUplift struct {
 	UpliftRMSE          *float64 `json:"uplift_rmse,omitempty"`
 }
 
-func runFit(ctx context.Context, args []string, stdout io.Writer) error {
+// fitFlags are the flags of promoflow fit.
+type fitFlags struct {
+	data, target, positive, treatment, control, drop, id      *string
+	schemaFile, splitFile, out, threshold, allow, postOutcome *string
+	searchGrid, asJSON                                        *bool
+	seed                                                      *int64
+	testFrac                                                  *float64
+}
+
+func newFitFlags() (*flag.FlagSet, *fitFlags) {
 	fs := newFlagSet("fit", "--data FILE --target COL [flags]")
-	data := fs.String("data", "", "CSV file to fit (`,` or `;` sniffed from the header)")
-	target := fs.String("target", "", "target column (when no --schema)")
-	positive := fs.String("positive", "", "target value counted as 1 (default yes/true when the column holds only those, else 1)")
-	treatment := fs.String("treatment", "", "treatment column: fit a two-model uplift learner, one per arm vs control")
-	control := fs.String("control", "", "control value of the treatment column")
-	drop := fs.String("drop", "", "comma-separated columns to leave out of the features")
-	id := fs.String("id", "", "id column (never a feature)")
-	schemaFile := fs.String("schema", "", "schema `FILE` (JSON or YAML) instead of inferring one")
-	splitFile := fs.String("split", "", "train/test row indices as JSON {\"train\": [...], \"test\": [...]} (0-based data rows, as the peer's --split-out)")
-	searchGrid := fs.Bool("search", false, "grid-search C, class weights and selection threshold (default on without --split)")
-	seed := fs.Int64("seed", 42, "seed of the split and the search")
-	testFrac := fs.Float64("test-fraction", 0.2, "share of rows held out for testing when no --split")
-	asJSON := fs.Bool("json", false, "print machine-readable metrics and timings")
-	out := fs.String("out", "", "write the model to this `FILE`")
-	threshold := fs.String("threshold", "", "decision threshold `RULE`: f1 (default), youden, top_fraction=F, cost=FP:FN or a number")
-	allow := fs.String("allow", "", "comma-separated columns the leakage screen may flag without a warning")
-	postOutcome := fs.String("post-outcome", "", "comma-separated columns known only after the outcome (always flagged as leaks)")
+	return fs, &fitFlags{
+		data:        fs.String("data", "", "CSV file to fit (`,` or `;` sniffed from the header)"),
+		target:      fs.String("target", "", "target column (when no --schema)"),
+		positive:    fs.String("positive", "", "target value counted as 1 (default yes/true when the column holds only those, else 1)"),
+		treatment:   fs.String("treatment", "", "treatment column: fit a two-model uplift learner, one per arm vs control"),
+		control:     fs.String("control", "", "control value of the treatment column"),
+		drop:        fs.String("drop", "", "comma-separated columns to leave out of the features"),
+		id:          fs.String("id", "", "id column (never a feature)"),
+		schemaFile:  fs.String("schema", "", "schema `FILE` (JSON or YAML) instead of inferring one"),
+		splitFile:   fs.String("split", "", "train/test row indices as JSON {\"train\": [...], \"test\": [...]} (0-based data rows, as the peer's --split-out)"),
+		searchGrid:  fs.Bool("search", false, "grid-search C, class weights and selection threshold (default on without --split)"),
+		seed:        fs.Int64("seed", 42, "seed of the split and the search"),
+		testFrac:    fs.Float64("test-fraction", 0.2, "share of rows held out for testing when no --split"),
+		asJSON:      fs.Bool("json", false, "print machine-readable metrics and timings"),
+		out:         fs.String("out", "", "write the model to this `FILE`"),
+		threshold:   fs.String("threshold", "", "decision threshold `RULE`: f1 (default), youden, top_fraction=F, cost=FP:FN or a number"),
+		allow:       fs.String("allow", "", "comma-separated columns the leakage screen may flag without a warning"),
+		postOutcome: fs.String("post-outcome", "", "comma-separated columns known only after the outcome (always flagged as leaks)"),
+	}
+}
+
+func runFit(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, f := newFitFlags()
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *data == "" {
+	if *f.data == "" {
 		fs.Usage()
 		return fmt.Errorf("--data is required: %w", errUsage)
 	}
 	t0 := time.Now()
-	tbl, err := dataset.ReadFile(*data, dataset.Options{})
+	tbl, err := dataset.ReadFile(*f.data, dataset.Options{})
 	if err != nil {
 		return err
 	}
 	loadSec := time.Since(t0).Seconds()
-	sch, err := fitSchema(tbl, *schemaFile, learn.InferOptions{
-		Target: *target, Positive: *positive, Treatment: *treatment, Control: *control, ID: *id, Drop: splitList(*drop),
+	sch, err := fitSchema(tbl, *f.schemaFile, learn.InferOptions{
+		Target: *f.target, Positive: *f.positive, Treatment: *f.treatment, Control: *f.control, ID: *f.id, Drop: splitList(*f.drop),
 	})
 	if err != nil {
 		return err
 	}
-	var trainIdx, testIdx []int
-	splitName := fmt.Sprintf("stratified %.0f/%.0f, seed %d", 100*(1-*testFrac), 100**testFrac, *seed)
-	cfg := learn.TrainConfig{Seed: *seed}
-	if cfg.Threshold, err = parseThresholdFlag(*threshold); err != nil {
-		return err
-	}
-	if *splitFile != "" {
-		if trainIdx, testIdx, err = readSplit(*splitFile, len(tbl.Rows)); err != nil {
-			return err
-		}
-		splitName = *splitFile
-		if !*searchGrid {
-			// Like-for-like with the scikit-learn peer.
-			cfg.Cs, cfg.ClassWeights, cfg.SelectThresholds, cfg.CorrLimit = []float64{1}, []learn.ClassWeight{{}}, []float64{0}, 1
-			if *threshold == "" {
-				cfg.Threshold = learn.FixedThreshold(0.5)
-			}
-		}
-	} else {
-		if !(*testFrac > 0 && *testFrac < 1) {
-			return fmt.Errorf("--test-fraction %v not in (0, 1): %w", *testFrac, errUsage)
-		}
-		if trainIdx, testIdx, err = stratifiedRows(tbl, sch, *testFrac, *seed); err != nil {
-			return err
-		}
-	}
-	train, test := tbl.Subset(trainIdx), tbl.Subset(testIdx)
-	leaks, err := learn.ScreenLeakage(train, sch, learn.LeakOptions{PostOutcome: splitList(*postOutcome)})
+	cfg, trainIdx, testIdx, splitName, err := fitSplit(f, tbl, sch)
 	if err != nil {
 		return err
 	}
-	leaks = learn.RefusedLeaks(leaks, splitList(*allow))
+	train, test := tbl.Subset(trainIdx), tbl.Subset(testIdx)
+	leaks, err := learn.ScreenLeakage(train, sch, learn.LeakOptions{PostOutcome: splitList(*f.postOutcome)})
+	if err != nil {
+		return err
+	}
+	leaks = learn.RefusedLeaks(leaks, splitList(*f.allow))
 	for _, l := range leaks {
 		fmt.Fprintf(fs.Output(), "warning: possible leak: column %q: %s (--allow %s if it is known before the outcome)\n", l.Column, l.Evidence, l.Column)
 	}
+	m, rep, err := fitAndMeasure(train, test, sch, cfg)
+	if err != nil {
+		return err
+	}
+	rep.Data, rep.Rows, rep.Split, rep.LoadSeconds, rep.ModelFile, rep.Leaks = *f.data, len(tbl.Rows), splitName, loadSec, *f.out, leaks
+	if *f.out != "" {
+		b, err := json.MarshalIndent(m, "", " ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*f.out, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("save model: %w", err)
+		}
+	}
+	if *f.asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return writeFitSummary(stdout, &rep, m)
+}
 
+// fitSplit is the training configuration and the train and test rows: the
+// --split file's (like-for-like with the scikit-learn peer unless
+// --search) or a stratified split of --test-fraction.
+func fitSplit(f *fitFlags, tbl *dataset.Table, sch schema.Schema) (cfg learn.TrainConfig, train, test []int, name string, err error) {
+	name = fmt.Sprintf("stratified %.0f/%.0f, seed %d", 100*(1-*f.testFrac), 100**f.testFrac, *f.seed)
+	cfg = learn.TrainConfig{Seed: *f.seed}
+	if cfg.Threshold, err = parseThresholdFlag(*f.threshold); err != nil {
+		return cfg, nil, nil, "", err
+	}
+	if *f.splitFile == "" {
+		if !(*f.testFrac > 0 && *f.testFrac < 1) {
+			return cfg, nil, nil, "", fmt.Errorf("--test-fraction %v not in (0, 1): %w", *f.testFrac, errUsage)
+		}
+		train, test, err = stratifiedRows(tbl, sch, *f.testFrac, *f.seed)
+		return cfg, train, test, name, err
+	}
+	if train, test, err = readSplit(*f.splitFile, len(tbl.Rows)); err != nil {
+		return cfg, nil, nil, "", err
+	}
+	if !*f.searchGrid {
+		// Like-for-like with the scikit-learn peer.
+		cfg.Cs, cfg.ClassWeights, cfg.SelectThresholds, cfg.CorrLimit = []float64{1}, []learn.ClassWeight{{}}, []float64{0}, 1
+		if *f.threshold == "" {
+			cfg.Threshold = learn.FixedThreshold(0.5)
+		}
+	}
+	return cfg, train, test, *f.splitFile, nil
+}
+
+// fitAndMeasure trains on train, times scoring test and measures the
+// model on it, filling the report's model, timing and metric fields.
+func fitAndMeasure(train, test *dataset.Table, sch schema.Schema, cfg learn.TrainConfig) (*learn.Model, fitReport, error) {
 	t1 := time.Now()
 	m, err := learn.Train(train, sch, cfg)
 	if err != nil {
-		return err
+		return nil, fitReport{}, err
 	}
 	fitSec := time.Since(t1).Seconds()
 	// Scoring is timed as the best of three runs: one run over a small
@@ -153,25 +200,24 @@ func runFit(ctx context.Context, args []string, stdout io.Writer) error {
 	for range 3 {
 		t2 := time.Now()
 		if _, err := m.ScoreTable(test); err != nil {
-			return err
+			return nil, fitReport{}, err
 		}
 		scoreSec = math.Min(scoreSec, time.Since(t2).Seconds())
 	}
 	met, err := learn.Evaluate(m, test)
 	if err != nil {
-		return err
+		return nil, fitReport{}, err
 	}
 	met.On = "test"
 	m.Metrics = met
-
 	rep := fitReport{
-		Data: *data, Rows: len(tbl.Rows), TrainRows: len(train.Rows), TestRows: len(test.Rows), Split: splitName,
+		TrainRows: len(train.Rows), TestRows: len(test.Rows),
 		Features: len(m.Pipeline.Features), Settings: m.Settings, Solver: m.Propensity.Solver,
-		LoadSeconds: loadSec, FitSeconds: fitSec, ScoreSeconds: scoreSec, Fingerprint: m.Fingerprint,
-		Metrics: met, Search: m.Search, Schema: sch, ModelFile: *out, Dropped: m.Dropped, Leaks: leaks,
+		FitSeconds: fitSec, ScoreSeconds: scoreSec, Fingerprint: m.Fingerprint,
+		Metrics: met, Search: m.Search, Schema: sch, Dropped: m.Dropped,
 	}
 	if rep.Uplift, err = fitUplift(m, met, test); err != nil {
-		return err
+		return nil, fitReport{}, err
 	}
 	if scoreSec > 0 {
 		rep.ScoreRowsPerSec = float64(len(test.Rows)) / scoreSec
@@ -181,21 +227,7 @@ func runFit(ctx context.Context, args []string, stdout io.Writer) error {
 			rep.Selected++
 		}
 	}
-	if *out != "" {
-		b, err := json.MarshalIndent(m, "", " ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("save model: %w", err)
-		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	return writeFitSummary(stdout, &rep, m)
+	return m, rep, nil
 }
 
 // fitUplift gives per arm the predicted and observed mean uplift on the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/dataset"
 	"github.com/promoflow/promoflow/synth"
 )
@@ -77,27 +78,35 @@ func runLand(ctx context.Context, args []string, stdout io.Writer) error {
 			synth.InjectFaults(part, *badRows, *seed+int64(d))
 			note += fmt.Sprintf(" (broken export: %.0f%% faulty rows)", 100**badRows)
 		}
-		var buf bytes.Buffer
-		if err := part.Write(&buf, ','); err != nil {
-			return fmt.Errorf("encode %s: %w", day, err)
-		}
-		key := "landing/" + *source + "/" + day + "/part-0.csv"
-		if *outDir != "" {
-			path := filepath.Join(*outDir, day, "part-0.csv")
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-				return err
-			}
-			key = path
-		} else if _, err := up.PutObject(ctx, cfg.Bucket, key, &buf, int64(buf.Len()), minio.PutObjectOptions{ContentType: "text/csv"}); err != nil {
-			return fmt.Errorf("land %s: %w", key, err)
+		key, err := landDay(ctx, cfg, up, *outDir, *source, day, part)
+		if err != nil {
+			return err
 		}
 		fmt.Fprintf(stdout, "  %s  %6d rows  %s%s\n", day, len(part.Rows), key, note)
 	}
 	_, err = fmt.Fprintf(stdout, "landed %d days of %s\n", *days, origin)
 	return err
+}
+
+// landDay writes a day's rows as part-0.csv: below outDir when it is set,
+// else to the landing area in MinIO through up. It returns where the file went.
+func landDay(ctx context.Context, cfg *control.Config, up *minio.Client, outDir, source, day string, part *dataset.Table) (string, error) {
+	var buf bytes.Buffer
+	if err := part.Write(&buf, ','); err != nil {
+		return "", fmt.Errorf("encode %s: %w", day, err)
+	}
+	if outDir != "" {
+		path := filepath.Join(outDir, day, "part-0.csv")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return "", err
+		}
+		return path, os.WriteFile(path, buf.Bytes(), 0o644)
+	}
+	key := "landing/" + source + "/" + day + "/part-0.csv"
+	if _, err := up.PutObject(ctx, cfg.Bucket, key, &buf, int64(buf.Len()), minio.PutObjectOptions{ContentType: "text/csv"}); err != nil {
+		return "", fmt.Errorf("land %s: %w", key, err)
+	}
+	return key, nil
 }
 
 // landTable is Hillstrom's data spread over days when the file can be read,

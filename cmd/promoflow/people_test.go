@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promoflow/promoflow/app"
-	"github.com/promoflow/promoflow/manual"
+	"github.com/promoflow/promoflow/control"
+	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/serve"
 	"github.com/promoflow/promoflow/synth"
 )
@@ -33,8 +33,8 @@ func TestPeopleThroughTheAPI(t *testing.T) {
 			{[]string{"run", model, "--day", day}, 0, []string{"version " + string(rune('1'+i))}},
 		})
 	}
-	cfg := app.FromEnv()
-	reg, err := newRegistry(cfg)
+	cfg := control.FromEnv()
+	reg, err := cfg.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestPeopleThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := serve.New(serve.Config{Registry: reg, Models: []string{model}, Tokens: tokens,
-		Changer: &manual.Changer{Temporal: tc, TaskQueue: cfg.TaskQueue, Audit: st}}, nil)
+		Changer: &control.Changer{Temporal: tc, TaskQueue: cfg.TaskQueue, Audit: st}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestPeopleThroughTheAPI(t *testing.T) {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
-	prod, err := reg.Resolve(context.Background(), model, "production")
+	prod, err := reg.Resolve(context.Background(), model, registry.Production)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestPeopleThroughTheAPI(t *testing.T) {
 			}
 		})
 	}
-	if got, _ := reg.Resolve(context.Background(), model, "production"); got != prod {
+	if got, _ := reg.Resolve(context.Background(), model, registry.Production); got != prod {
 		t.Errorf("production = %d after promote and rollback, want %d", got, prod)
 	}
 	runCases(t, []cmdCase{{[]string{"audit", model}, 0, []string{"forced: api campaign", "api campaign over", "ana"}}})

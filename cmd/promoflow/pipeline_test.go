@@ -4,16 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/internal/stacktest"
+	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/synth"
+	"github.com/promoflow/promoflow/worker"
 )
 
 // startStack points the environment at a fresh schema, bucket, task queue
@@ -33,16 +33,23 @@ func startStack(t *testing.T, approval bool) string {
 	t.Setenv("PROMOFLOW_CONFIG_DIR", t.TempDir())
 	t.Setenv("PROMOFLOW_METRICS_ADDR", "")
 	t.Setenv("PROMOFLOW_ACTOR", "")
-	stacktest.WriteModelConfig(t, app.FromEnv().ConfigDir, model, approval)
+	stacktest.WriteModelConfig(t, control.FromEnv().ConfigDir, model, approval)
 
 	ctx, cancel := context.WithCancel(context.Background())
+	cfg := control.FromEnv()
+	clients, closeClients, err := worker.Dial(ctx, cfg, nil)
+	if err != nil {
+		cancel()
+		t.Fatalf("dial the worker's clients: %v", err)
+	}
 	done := make(chan error, 1)
-	go func() { done <- app.RunWorker(ctx, app.FromEnv(), slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() { done <- worker.RunWorker(ctx, cfg, clients) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("worker: %v", err)
 		}
+		closeClients()
 	})
 	return model
 }
@@ -73,11 +80,11 @@ func TestPipelineCommands(t *testing.T) {
 
 	// Day 2 may or may not have passed the gate; a person now forces the
 	// other version in and rolls it back.
-	reg, err := newRegistry(app.FromEnv())
+	reg, err := control.FromEnv().Registry()
 	if err != nil {
 		t.Fatal(err)
 	}
-	prod, err := reg.Resolve(context.Background(), model, "production")
+	prod, err := reg.Resolve(context.Background(), model, registry.Production)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/promoflow/promoflow/app"
 	"github.com/promoflow/promoflow/config"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/drift"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/report"
@@ -66,7 +66,7 @@ func trainingReport(ctx context.Context, arg string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	reg, err := newRegistry(app.FromEnv())
+	reg, err := control.FromEnv().Registry()
 	if err != nil {
 		return nil, "", err
 	}
@@ -129,7 +129,7 @@ func driftReport(ctx context.Context, model, day string) ([]byte, string, error)
 // driftLimits are the model's configured drift limits; the zero value
 // (the defaults) when it has no configuration here.
 func driftLimits(model string) (drift.Config, error) {
-	mc, err := config.Load(app.FromEnv().ConfigDir, model)
+	mc, err := config.Load(control.FromEnv().ConfigDir, model)
 	if errors.Is(err, config.ErrNotFound) {
 		return drift.Config{}, nil
 	}

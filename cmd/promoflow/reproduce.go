@@ -7,8 +7,8 @@ import (
 	"io"
 
 	"github.com/promoflow/promoflow/activities"
-	"github.com/promoflow/promoflow/app"
 	"github.com/promoflow/promoflow/config"
+	"github.com/promoflow/promoflow/control"
 )
 
 func init() {
@@ -26,7 +26,7 @@ func runReproduce(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := app.FromEnv()
+	cfg := control.FromEnv()
 	if *source == "" {
 		mc, err := config.Load(cfg.ConfigDir, ref.Model)
 		if err != nil {
@@ -34,7 +34,7 @@ func runReproduce(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		*source = mc.Source
 	}
-	reg, err := newRegistry(cfg)
+	reg, err := cfg.Registry()
 	if err != nil {
 		return err
 	}

@@ -123,9 +123,13 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		keys = []string{key}
 	}
-	var res workflows.IngestDayResult
-	if err := executeAndWait(ctx, cfg, workflows.IngestWorkflowID(mc.Name, *day), "IngestDay",
-		workflows.IngestDayInput{Model: mc.Name, Day: *day, Keys: keys}, &res); err != nil {
+	start, done, err := dialStarter(cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := start.IngestDay(ctx, workflows.IngestDayInput{Model: mc.Name, Day: *day, Keys: keys})
+	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "%s %s: %s; clean: %d in = %d clean + %d quarantined %v\n", *source, *day, res.Ingest,

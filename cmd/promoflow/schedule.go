@@ -10,12 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
-
-	"github.com/promoflow/promoflow/workflows"
+	"github.com/promoflow/promoflow/control"
 )
 
 func init() {
@@ -26,30 +21,7 @@ func init() {
 	})
 }
 
-// scheduleID names a model's schedule of a kind: "daily" (DailyRetrain)
-// or "monitor" (MonitorDrift).
-func scheduleID(kind, model string) string { return kind + "-" + model }
-
-// scheduledAction is what a schedule of a kind starts.
-func scheduledAction(kind, model, taskQueue string) (*client.ScheduleWorkflowAction, error) {
-	a := &client.ScheduleWorkflowAction{
-		ID: scheduleID(kind, model), TaskQueue: taskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(workflows.SAModel).ValueSet(model)),
-	}
-	switch kind {
-	case "daily":
-		a.Workflow, a.Args = "DailyRetrain", []any{workflows.DailyInput{Model: model}}
-	case "monitor":
-		a.Workflow, a.Args = "MonitorDrift", []any{workflows.MonitorInput{Model: model}}
-	default:
-		return nil, fmt.Errorf("--kind %q: want daily or monitor: %w", kind, errUsage)
-	}
-	return a, nil
-}
-
-func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
-	const usage = `usage: promoflow schedule <subcommand> MODEL [flags]
+const scheduleUsage = `usage: promoflow schedule <subcommand> MODEL [flags]
 
 subcommands:
   create    a model's schedule (--kind daily: DailyRetrain, --kind monitor: MonitorDrift),
@@ -62,8 +34,16 @@ subcommands:
 
 Run 'promoflow schedule create -h' for the flags.
 `
+
+// scheduleFlags are the flags of every schedule subcommand.
+type scheduleFlags struct {
+	cron, tz, note, from, to, kind string
+	catchup, wait                  time.Duration
+}
+
+func runSchedule(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(os.Stderr, usage)
+		fmt.Fprint(os.Stderr, scheduleUsage)
 		if len(args) == 0 {
 			return errUsage
 		}
@@ -73,162 +53,108 @@ Run 'promoflow schedule create -h' for the flags.
 	switch sub {
 	case "create", "ls", "pause", "unpause", "trigger", "backfill":
 	default:
-		fmt.Fprintf(os.Stderr, "promoflow schedule: unknown subcommand %q\n\n%s", sub, usage)
+		fmt.Fprintf(os.Stderr, "promoflow schedule: unknown subcommand %q\n\n%s", sub, scheduleUsage)
 		return errUsage
 	}
 	cfg, fs := configFlagSet("schedule "+sub, "MODEL [flags]")
-	cron := fs.String("cron", "0 6 * * *", "cron spec of the daily run (create)")
-	tz := fs.String("tz", "UTC", "IANA time zone of the cron spec (create)")
-	catchup := fs.Duration("catchup", 72*time.Hour, "how far back missed runs are caught up after an outage (create)")
-	note := fs.String("note", "", "why (pause, unpause)")
-	from := fs.String("from", "", "first day of a backfill (yyyy-mm-dd)")
-	to := fs.String("to", "", "last day of a backfill (yyyy-mm-dd)")
-	wait := fs.Duration("wait", 0, "backfill: wait up to this long for every day's run to finish, showing progress")
-	kind := fs.String("kind", "daily", "which schedule: daily (DailyRetrain) or monitor (MonitorDrift)")
+	var f scheduleFlags
+	fs.StringVar(&f.cron, "cron", "0 6 * * *", "cron spec of the daily run (create)")
+	fs.StringVar(&f.tz, "tz", "UTC", "IANA time zone of the cron spec (create)")
+	fs.DurationVar(&f.catchup, "catchup", 72*time.Hour, "how far back missed runs are caught up after an outage (create)")
+	fs.StringVar(&f.note, "note", "", "why (pause, unpause)")
+	fs.StringVar(&f.from, "from", "", "first day of a backfill (yyyy-mm-dd)")
+	fs.StringVar(&f.to, "to", "", "last day of a backfill (yyyy-mm-dd)")
+	fs.DurationVar(&f.wait, "wait", 0, "backfill: wait up to this long for every day's run to finish, showing progress")
+	fs.StringVar(&f.kind, "kind", "daily", "which schedule: daily (DailyRetrain) or monitor (MonitorDrift)")
 	model, rest := positional(args)
 	if err := parseFlags(fs, rest); err != nil {
 		return err
 	}
-	tc, err := cfg.Temporal()
+	start, done, err := dialStarter(cfg)
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-	sc := tc.ScheduleClient()
+	defer done()
 	if sub == "ls" {
-		return listSchedules(ctx, sc, stdout)
+		return listSchedules(ctx, start, stdout)
 	}
 	if model == "" {
 		fs.Usage()
 		return fmt.Errorf("schedule %s needs MODEL: %w", sub, errUsage)
 	}
-	id := scheduleID(*kind, model)
-	h := sc.GetHandle(ctx, id)
+	id := control.ScheduleID(f.kind, model)
 	switch sub {
 	case "create":
-		if _, err := time.LoadLocation(*tz); err != nil {
-			return fmt.Errorf("--tz %q: %w", *tz, err)
-		}
-		action, err := scheduledAction(*kind, model, cfg.TaskQueue)
-		if err != nil {
-			return err
-		}
-		_, err = sc.Create(ctx, client.ScheduleOptions{
-			ID:            id,
-			Spec:          client.ScheduleSpec{CronExpressions: []string{*cron}, TimeZoneName: *tz},
-			Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-			CatchupWindow: *catchup,
-			Memo:          map[string]any{"cron": *cron, "tz": *tz},
-			Action:        action,
-		})
-		if err != nil {
-			if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-				return fmt.Errorf("schedule %s already exists", id)
-			}
-			return fmt.Errorf("create schedule %s: %w", id, err)
-		}
-		_, err = fmt.Fprintf(stdout, "schedule %s: %q in %s, overlap skip, catch-up %s\n", id, *cron, *tz, *catchup)
-		return err
+		return createSchedule(ctx, start, model, f, stdout)
 	case "pause":
-		return h.Pause(ctx, client.SchedulePauseOptions{Note: *note})
+		return start.PauseSchedule(ctx, id, f.note)
 	case "unpause":
-		return h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: *note})
+		return start.UnpauseSchedule(ctx, id, f.note)
 	case "trigger":
-		return h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP})
-	case "backfill":
-		start, err1 := time.Parse(time.DateOnly, *from)
-		end, err2 := time.Parse(time.DateOnly, *to)
-		if err := errors.Join(err1, err2); err != nil || end.Before(start) {
-			return fmt.Errorf("backfill needs --from and --to as yyyy-mm-dd with from <= to")
-		}
-		// The schedule's own time zone decides when each day's run fires;
-		// the window covers every firing on those days. Buffer-all runs
-		// them one after another in order.
-		err := h.Backfill(ctx, client.ScheduleBackfillOptions{Backfill: []client.ScheduleBackfill{{
-			Start: start, End: end.Add(24*time.Hour - time.Second), Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL,
-		}}})
-		if err != nil {
-			return fmt.Errorf("backfill %s %s..%s: %w", id, *from, *to, err)
-		}
-		_, err = fmt.Fprintf(stdout, "backfill of %s from %s to %s queued; runs go one at a time, in order\n", id, *from, *to)
-		if err != nil || *wait == 0 || *kind != "daily" {
-			return err
-		}
-		return waitForDays(ctx, model, start, end, *wait, stdout)
+		return start.TriggerSchedule(ctx, id)
+	default:
+		return backfill(ctx, start, model, f, stdout)
 	}
-	return fmt.Errorf("unknown schedule subcommand %q: %w", sub, errUsage)
 }
 
-// listSchedules lists schedules with their state as described by the
-// server (the list itself is eventually consistent).
-func listSchedules(ctx context.Context, sc client.ScheduleClient, w io.Writer) error {
-	it, err := sc.List(ctx, client.ScheduleListOptions{})
+func createSchedule(ctx context.Context, start control.Starter, model string, f scheduleFlags, stdout io.Writer) error {
+	if _, err := time.LoadLocation(f.tz); err != nil {
+		return fmt.Errorf("--tz %q: %w", f.tz, err)
+	}
+	err := start.CreateSchedule(ctx, control.ScheduleSpec{Kind: f.kind, Model: model, Cron: f.cron, TZ: f.tz, Catchup: f.catchup})
+	if errors.Is(err, control.ErrScheduleKind) {
+		return fmt.Errorf("--kind: %w: %w", err, errUsage)
+	}
 	if err != nil {
-		return fmt.Errorf("list schedules: %w", err)
+		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCHEDULE\tPAUSED\tCRON\tTZ\tNEXT RUN\tNOTE")
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return fmt.Errorf("list schedules: %w", err)
-		}
-		d, err := sc.GetHandle(ctx, e.ID).Describe(ctx)
-		if err != nil {
-			return fmt.Errorf("describe schedule %s: %w", e.ID, err)
-		}
-		var cron, tz string
-		if d.Memo != nil {
-			if f, ok := d.Memo.Fields["cron"]; ok {
-				_ = converter.GetDefaultDataConverter().FromPayload(f, &cron)
-			}
-			if f, ok := d.Memo.Fields["tz"]; ok {
-				_ = converter.GetDefaultDataConverter().FromPayload(f, &tz)
-			}
-		}
-		next := ""
-		if len(d.Info.NextActionTimes) > 0 {
-			next = d.Info.NextActionTimes[0].UTC().Format(time.RFC3339)
-		}
-		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\n", e.ID, d.Schedule.State.Paused, cron, tz, next, d.Schedule.State.Note)
-	}
-	return tw.Flush()
+	_, err = fmt.Fprintf(stdout, "schedule %s: %q in %s, overlap skip, catch-up %s\n", control.ScheduleID(f.kind, model), f.cron, f.tz, f.catchup)
+	return err
 }
 
-// waitForDays polls the run history until every day from start to end has
-// a finished run of model, printing a progress line.
-func waitForDays(ctx context.Context, model string, start, end time.Time, limit time.Duration, w io.Writer) error {
+func backfill(ctx context.Context, start control.Starter, model string, f scheduleFlags, stdout io.Writer) error {
+	from, err1 := time.Parse(time.DateOnly, f.from)
+	to, err2 := time.Parse(time.DateOnly, f.to)
+	if err := errors.Join(err1, err2); err != nil || to.Before(from) {
+		return fmt.Errorf("backfill needs --from and --to as yyyy-mm-dd with from <= to")
+	}
+	id := control.ScheduleID(f.kind, model)
+	if err := start.Backfill(ctx, id, from, to); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(stdout, "backfill of %s from %s to %s queued; runs go one at a time, in order\n", id, f.from, f.to)
+	if err != nil || f.wait == 0 || f.kind != control.ScheduleDaily {
+		return err
+	}
 	s, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	want := int(end.Sub(start).Hours()/24) + 1
-	deadline := time.Now().Add(limit)
-	for {
-		runs, err := s.ListRuns(ctx, model, 0)
-		if err != nil {
-			return err
-		}
-		finished := map[string]string{}
-		for _, r := range runs {
-			if !r.Day.Before(start) && !r.Day.After(end) && r.Status != "running" {
-				finished[r.Day.Format(time.DateOnly)] = r.Status
-			}
-		}
-		fmt.Fprintf(os.Stderr, "\r  … %d of %d days finished", len(finished), want)
-		if len(finished) >= want {
-			fmt.Fprintln(os.Stderr)
-			return nil
-		}
-		if time.Now().After(deadline) {
-			fmt.Fprintln(os.Stderr)
-			return fmt.Errorf("backfill: %d of %d days finished within %s", len(finished), want, limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
+	err = control.WaitForDays(ctx, s, model, from, to, f.wait, func(finished, want int) {
+		fmt.Fprintf(os.Stderr, "\r  … %d of %d days finished", finished, want)
+	})
+	if !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr)
 	}
+	return err
+}
+
+// listSchedules lists schedules with their state as described by the
+// server (the list itself is eventually consistent).
+func listSchedules(ctx context.Context, start control.Starter, w io.Writer) error {
+	scheds, err := start.Schedules(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCHEDULE\tPAUSED\tCRON\tTZ\tNEXT RUN\tNOTE")
+	for _, s := range scheds {
+		next := ""
+		if !s.Next.IsZero() {
+			next = s.Next.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\n", s.ID, s.Paused, s.Cron, s.TZ, next, s.Note)
+	}
+	return tw.Flush()
 }

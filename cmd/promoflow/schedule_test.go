@@ -8,7 +8,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/synth"
 )
 
@@ -17,7 +17,7 @@ import (
 // in order, each its own version, with the day taken from the schedule.
 func TestScheduleBackfill(t *testing.T) {
 	model := startStack(t, false)
-	cfg := app.FromEnv()
+	cfg := control.FromEnv()
 	mc, err := cfg.MinIO()
 	if err != nil {
 		t.Fatal(err)
@@ -35,31 +35,31 @@ func TestScheduleBackfill(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() {
-		tc, err := cfg.Temporal()
+		start, done, err := dialStarter(&cfg)
 		if err != nil {
 			return
 		}
-		defer tc.Close()
-		for _, kind := range []string{"daily", "monitor"} {
-			_ = tc.ScheduleClient().GetHandle(context.Background(), scheduleID(kind, model)).Delete(context.Background())
+		defer done()
+		for _, kind := range []string{control.ScheduleDaily, control.ScheduleMonitor} {
+			_ = start.DeleteSchedule(context.Background(), control.ScheduleID(kind, model))
 		}
 	})
 	runCases(t, []cmdCase{
 		{[]string{"schedule", "create", model, "--cron", "0 6 * * *", "--tz", "Europe/Berlin"}, 0, []string{"overlap skip"}},
 		{[]string{"schedule", "create", model}, 1, []string{"already exists"}},
 		{[]string{"schedule", "pause", model, "--note", "backfill only"}, 0, nil},
-		{[]string{"schedule", "ls"}, 0, []string{scheduleID("daily", model), "true", "backfill only"}},
+		{[]string{"schedule", "ls"}, 0, []string{control.ScheduleID("daily", model), "true", "backfill only"}},
 		{[]string{"schedule", "backfill", model, "--from", days[0], "--to", days[2]}, 0, []string{"in order"}},
 		{[]string{"schedule", "backfill", model, "--from", days[2], "--to", days[0]}, 1, []string{"from <= to"}},
 		{[]string{"schedule", "create", model + "x", "--tz", "Mars/Olympus"}, 1, []string{"--tz"}},
-		{[]string{"schedule", "create", model, "--kind", "monitor", "--cron", "0 9 * * *"}, 0, []string{scheduleID("monitor", model), "overlap skip"}},
+		{[]string{"schedule", "create", model, "--kind", "monitor", "--cron", "0 9 * * *"}, 0, []string{control.ScheduleID("monitor", model), "overlap skip"}},
 		{[]string{"schedule", "create", model, "--kind", "nightly"}, 2, nil},
 		{[]string{"schedule", "frobnicate", model}, 2, nil},
 		{[]string{"schedule", "-h"}, 0, nil},
 	})
 
 	// The three runs land as three versions, in day order.
-	reg, err := newRegistry(cfg)
+	reg, err := cfg.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}

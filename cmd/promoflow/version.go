@@ -6,7 +6,7 @@ import (
 	"io"
 	"runtime"
 
-	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/control"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -30,13 +30,13 @@ func init() {
 	})
 }
 
-// codeVersion names the running code (see app.CodeVersion).
-func codeVersion() string { return app.CodeVersion(version) }
+// codeVersion names the running code (see control.CodeVersion).
+func codeVersion() string { return control.CodeVersion(version) }
 
-// codeIdentity is app.CodeIdentity in full, or "none" when the code cannot
-// be identified (the training cache is then bypassed).
+// codeIdentity is control.CodeIdentity in full, or "none" when the code
+// cannot be identified (the training cache is then bypassed).
 func codeIdentity() string {
-	if id, ok := app.CodeIdentity(); ok {
+	if id, ok := control.CodeIdentity(); ok {
 		return id
 	}
 	return "none"

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"time"
 
-	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/worker"
 )
 
 func init() {
@@ -25,28 +24,18 @@ func init() {
 	})
 }
 
-// configFlagSet builds a flag set bound to the connection settings whose
-// help ends with the environment variables.
-func configFlagSet(name, synopsis string) (*app.Config, *flag.FlagSet) {
-	cfg := app.FromEnv()
-	fs := newFlagSet(name, synopsis)
-	cfg.BindFlags(fs)
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprint(fs.Output(), "\n"+app.EnvHelp)
-	}
-	return &cfg, fs
-}
-
 func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg, fs := configFlagSet("worker", "[flags]")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg.CodeVersion = codeVersion()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	return app.RunWorker(ctx, *cfg, log)
+	clients, closeClients, err := worker.Dial(ctx, *cfg, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if err != nil {
+		return err
+	}
+	defer closeClients()
+	return worker.RunWorker(ctx, *cfg, clients)
 }
 
 func runCheck(ctx context.Context, args []string, stdout io.Writer) error {
@@ -54,15 +43,15 @@ func runCheck(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	tc, err := cfg.Temporal()
+	start, done, err := dialStarter(cfg)
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
+	defer done()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	id := fmt.Sprintf("stack-check-%d", time.Now().UnixNano())
-	rep, err := app.StartStackCheck(ctx, tc, cfg.TaskQueue, id)
+	rep, err := start.StackCheck(ctx, id)
 	if err != nil {
 		return err
 	}

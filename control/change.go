@@ -1,9 +1,10 @@
-// Package manual makes the changes people make to production — promote,
-// approve, roll back — the same way whether they come from the CLI or the
-// scoring service's API: through the Promote and Rollback workflows (one at
-// a time per model) or the waiting run's approve update, with every refused
-// attempt recorded in the audit log next to the moves that happened.
-package manual
+package control
+
+// The changes people make to production — promote, approve, roll back —
+// go the same way whether they come from the CLI or the scoring service's
+// API: through the Promote and Rollback workflows (one at a time per
+// model) or the waiting run's approve update, with every refused attempt
+// recorded in the audit log next to the moves that happened.
 
 import (
 	"context"
@@ -13,12 +14,11 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/promoflow/promoflow/gate"
+	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/workflows"
 )
@@ -43,21 +43,6 @@ type GateError struct{ Verdict gate.Verdict }
 
 func (e *GateError) Error() string {
 	return "gate refused the promotion: failed " + strings.Join(e.Verdict.Failed(), ", ")
-}
-
-// startOptions serialise a model's manual changes on its promote-<model>
-// workflow id: while one runs, another start is refused with an error
-// rather than attached to the running one, so two people never both
-// believe they moved production.
-func (c *Changer) startOptions(model string) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                                       workflows.PromoteWorkflowID(model),
-		TaskQueue:                                c.TaskQueue,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		RetryPolicy:                              &temporal.RetryPolicy{MaximumAttempts: 1},
-	}
 }
 
 func validate(model, actor, reason string) error {
@@ -106,21 +91,16 @@ func (c *Changer) Rollback(ctx context.Context, in workflows.RollbackInput) (wor
 	return mv, err
 }
 
-// run starts a serialised manual workflow and waits for its result.
+// run runs a manual workflow on the model's promote-<model> id and waits
+// for its result; the start policy refuses it while another runs.
 func (c *Changer) run(ctx context.Context, model, workflow string, in, out any) error {
-	run, err := c.Temporal.ExecuteWorkflow(ctx, c.startOptions(model), workflow, in)
-	if err != nil {
-		var started *serviceerror.WorkflowExecutionAlreadyStarted
-		if errors.As(err, &started) {
-			return fmt.Errorf("%w for %s (workflow %s); they are serialised per model, try again when it ends",
-				ErrBusy, model, workflows.PromoteWorkflowID(model))
-		}
-		return fmt.Errorf("start %s of %s: %w", workflow, model, err)
+	id := workflows.PromoteWorkflowID(model)
+	err := Starter{Temporal: c.Temporal, TaskQueue: c.TaskQueue}.Run(ctx, workflow, id, in, out, nil)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return fmt.Errorf("%w for %s (workflow %s); they are serialised per model, try again when it ends", ErrBusy, model, id)
 	}
-	if err := run.Get(ctx, out); err != nil {
-		return fmt.Errorf("%s of %s: %w", workflow, model, err)
-	}
-	return nil
+	return err
 }
 
 // Approve approves the challenger a waiting DailyRetrain run holds; the
@@ -156,7 +136,7 @@ func (c *Changer) refused(ctx context.Context, action, model string, version int
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	_, err := c.Audit.RecordAudit(rctx, store.AuditEntry{
-		Actor: actor, Action: action + "-refused", Model: model, Alias: "production", ToVersion: version,
+		Actor: actor, Action: action + "-refused", Model: model, Alias: registry.Production, ToVersion: version,
 		Reason: reason, MoveID: fmt.Sprintf("refused-%s-%s-%d", action, model, time.Now().UnixNano()), Detail: detail,
 	})
 	if err != nil {

@@ -1,10 +1,13 @@
-// Package app wires promoflow together: configuration from flags and the
-// environment, connections to Temporal, PostgreSQL and MinIO, and the worker
-// with every workflow and activity registered on one task queue.
-package app
+// Package control is where work starts: the configuration every promoflow
+// process reads, the dialling of Temporal, PostgreSQL and MinIO, the one
+// starter of workflows (with each workflow's start-or-join policy in one
+// table), the schedules, and the changes people make to production —
+// promote, approve, roll back — shared by the CLI and the scoring API.
+package control
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -18,6 +21,8 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/promoflow/promoflow/registry"
+	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/workflows"
 )
 
@@ -64,17 +69,17 @@ The local stack writes these to .stack/env: load them with '. .stack/env'.
 func FromEnv() Config {
 	secure, _ := strconv.ParseBool(os.Getenv("PROMOFLOW_MINIO_SECURE"))
 	return Config{
-		TemporalAddress:   envOr("PROMOFLOW_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-		TemporalNamespace: envOr("PROMOFLOW_TEMPORAL_NAMESPACE", "default"),
-		TaskQueue:         envOr("PROMOFLOW_TASK_QUEUE", workflows.TaskQueue),
+		TemporalAddress:   EnvOr("PROMOFLOW_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace: EnvOr("PROMOFLOW_TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:         EnvOr("PROMOFLOW_TASK_QUEUE", workflows.TaskQueue),
 		PGURL:             os.Getenv("PROMOFLOW_PG_URL"),
-		MinIOEndpoint:     envOr("PROMOFLOW_MINIO_ENDPOINT", "127.0.0.1:9100"),
+		MinIOEndpoint:     EnvOr("PROMOFLOW_MINIO_ENDPOINT", "127.0.0.1:9100"),
 		MinIOAccessKey:    os.Getenv("PROMOFLOW_MINIO_ACCESS_KEY"),
 		MinIOSecretKey:    os.Getenv("PROMOFLOW_MINIO_SECRET_KEY"),
 		MinIOSecure:       secure,
-		Bucket:            envOr("PROMOFLOW_MINIO_BUCKET", "promoflow"),
-		MetricsAddr:       envOr("PROMOFLOW_METRICS_ADDR", "127.0.0.1:9464"),
-		ConfigDir:         envOr("PROMOFLOW_CONFIG_DIR", "configs"),
+		Bucket:            EnvOr("PROMOFLOW_MINIO_BUCKET", "promoflow"),
+		MetricsAddr:       EnvOr("PROMOFLOW_METRICS_ADDR", "127.0.0.1:9464"),
+		ConfigDir:         EnvOr("PROMOFLOW_CONFIG_DIR", "configs"),
 		LandingDir:        os.Getenv("PROMOFLOW_LANDING_DIR"),
 	}
 }
@@ -90,21 +95,24 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ConfigDir, "config-dir", c.ConfigDir, "folder of per-model <model>.yaml files")
 }
 
-func envOr(name, def string) string {
+// EnvOr returns the environment variable name, or def when it is unset; a
+// variable set to "" stays empty (PROMOFLOW_METRICS_ADDR="" disables
+// /metrics).
+func EnvOr(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v
 	}
 	return def
 }
 
-// Temporal dials the Temporal frontend.
+// Temporal dials the Temporal frontend, the SDK logging warnings to stderr.
 func (c Config) Temporal() (client.Client, error) {
-	return c.temporal(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	return c.DialTemporal(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
 }
 
-// temporal dials the Temporal frontend with the SDK logging to log and
+// DialTemporal dials the Temporal frontend with the SDK logging to log and
 // reporting its metrics to mh (nil: none).
-func (c Config) temporal(log *slog.Logger, mh client.MetricsHandler) (client.Client, error) {
+func (c Config) DialTemporal(log *slog.Logger, mh client.MetricsHandler) (client.Client, error) {
 	cl, err := client.Dial(client.Options{
 		HostPort: c.TemporalAddress, Namespace: c.TemporalNamespace,
 		Logger: tlog.NewStructuredLogger(log), MetricsHandler: mh,
@@ -118,7 +126,7 @@ func (c Config) temporal(log *slog.Logger, mh client.MetricsHandler) (client.Cli
 // Postgres opens a connection pool and checks that it answers.
 func (c Config) Postgres(ctx context.Context) (*pgxpool.Pool, error) {
 	if c.PGURL == "" {
-		return nil, fmt.Errorf("PROMOFLOW_PG_URL is not set (the local stack writes it to .stack/env)")
+		return nil, errNoPGURL
 	}
 	pool, err := pgxpool.New(ctx, c.PGURL)
 	if err != nil {
@@ -145,6 +153,26 @@ func (c Config) MinIO() (*minio.Client, error) {
 	}
 	return mc, nil
 }
+
+// Store opens the PostgreSQL store (without migrating it).
+func (c Config) Store(ctx context.Context) (*store.Store, error) {
+	if c.PGURL == "" {
+		return nil, errNoPGURL
+	}
+	return store.Open(ctx, c.PGURL)
+}
+
+// Registry connects to the model registry in the configured bucket.
+func (c Config) Registry(opts ...registry.Option) (*registry.Registry, error) {
+	mc, err := c.MinIO()
+	if err != nil {
+		return nil, err
+	}
+	return registry.New(mc, c.Bucket, opts...), nil
+}
+
+// errNoPGURL is why nothing can reach PostgreSQL.
+var errNoPGURL = errors.New("PROMOFLOW_PG_URL is not set (the local stack writes it to .stack/env)")
 
 // redactURL hides the password of a connection URL for error messages.
 func redactURL(raw string) string {

@@ -1,12 +1,11 @@
-package app
+package worker
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/internal/stacktest"
 )
 
@@ -16,7 +15,7 @@ func TestWorkerRunsStackCheck(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	cfg := FromEnv()
+	cfg := control.FromEnv()
 	cfg.TemporalAddress = stacktest.TemporalAddress(t)
 	cfg.PGURL = stacktest.PGURL(t)
 	mc := stacktest.MinIO(t)
@@ -24,15 +23,7 @@ func TestWorkerRunsStackCheck(t *testing.T) {
 	cfg.TaskQueue = stacktest.Unique("test-queue-")
 	cfg.MetricsAddr = "127.0.0.1:0"
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- RunWorker(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	})
+	startWorker(t, cfg)
 
 	tc, err := cfg.Temporal()
 	if err != nil {
@@ -41,7 +32,7 @@ func TestWorkerRunsStackCheck(t *testing.T) {
 	defer tc.Close()
 	runCtx, runCancel := context.WithTimeout(context.Background(), time.Minute)
 	defer runCancel()
-	rep, err := StartStackCheck(runCtx, tc, cfg.TaskQueue, stacktest.Unique("stack-check-"))
+	rep, err := control.Starter{Temporal: tc, TaskQueue: cfg.TaskQueue}.StackCheck(runCtx, stacktest.Unique("stack-check-"))
 	if err != nil {
 		t.Fatalf("StackCheck: %v", err)
 	}
@@ -54,4 +45,25 @@ func TestWorkerRunsStackCheck(t *testing.T) {
 	if rep.CheckedAt.IsZero() {
 		t.Errorf("CheckedAt is zero; want workflow time")
 	}
+}
+
+// startWorker dials the clients cfg names and runs a worker on them until
+// the test ends, failing the test when it could not run.
+func startWorker(t *testing.T, cfg control.Config) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	clients, closeClients, err := Dial(ctx, cfg, nil)
+	if err != nil {
+		cancel()
+		t.Fatalf("dial the worker's clients: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- RunWorker(ctx, cfg, clients) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+		closeClients()
+	})
 }

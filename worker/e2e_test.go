@@ -1,11 +1,9 @@
-package app
+package worker
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/serve"
@@ -27,9 +26,10 @@ import (
 // e2eStack is a worker on the real servers with its own schema, bucket,
 // task queue and model name, so runs never collide.
 type e2eStack struct {
-	cfg   Config
+	cfg   control.Config
 	model string
 	tc    client.Client
+	start control.Starter
 	mc    *minio.Client
 	reg   *registry.Registry
 	store *store.Store
@@ -41,7 +41,7 @@ func startE2E(t *testing.T, approval bool) *e2eStack {
 		t.Skip("integration test")
 	}
 	s := &e2eStack{model: stacktest.Unique("e2e-")}
-	s.cfg = FromEnv()
+	s.cfg = control.FromEnv()
 	s.cfg.TemporalAddress = stacktest.TemporalAddress(t)
 	s.cfg.PGURL = stacktest.PGURL(t)
 	s.mc = stacktest.MinIO(t)
@@ -52,20 +52,13 @@ func startE2E(t *testing.T, approval bool) *e2eStack {
 	s.cfg.ConfigDir = t.TempDir()
 	stacktest.WriteModelConfig(t, s.cfg.ConfigDir, s.model, approval)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- RunWorker(ctx, s.cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	})
+	startWorker(t, s.cfg)
 	var err error
 	if s.tc, err = s.cfg.Temporal(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.tc.Close)
+	s.start = control.Starter{Temporal: s.tc, TaskQueue: s.cfg.TaskQueue}
 	s.reg = registry.New(s.mc, s.cfg.Bucket)
 	pool := stacktest.PGPoolURL(t, s.cfg.PGURL)
 	s.store = store.New(pool)
@@ -96,7 +89,7 @@ func (s *e2eStack) runDay(t *testing.T, day string) workflows.DailyResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := RunDaily(ctx, s.tc, s.cfg.TaskQueue, workflows.DailyInput{Model: s.model, Day: day}, nil)
+	res, err := s.start.RunDaily(ctx, workflows.DailyInput{Model: s.model, Day: day}, nil)
 	if err != nil {
 		t.Fatalf("DailyRetrain %s: %v", day, err)
 	}
@@ -105,7 +98,7 @@ func (s *e2eStack) runDay(t *testing.T, day string) workflows.DailyResult {
 
 func (s *e2eStack) production(t *testing.T) int {
 	t.Helper()
-	v, err := s.reg.Resolve(context.Background(), s.model, "production")
+	v, err := s.reg.Resolve(context.Background(), s.model, registry.Production)
 	if err != nil {
 		t.Fatalf("resolve production: %v", err)
 	}
@@ -213,7 +206,7 @@ func TestDailyRetrainEndToEnd(t *testing.T) {
 	}
 	var sawForce, sawRollback bool
 	for _, e := range audit {
-		if e.Actor == "ana" && e.Reason == "forced: campaign needs it" && e.Alias == "production" && e.ToVersion == other {
+		if e.Actor == "ana" && e.Reason == "forced: campaign needs it" && e.Alias == registry.Production && e.ToVersion == other {
 			sawForce = true
 		}
 		if e.Actor == "ben" && e.Reason == "conversion dropped" && e.ToVersion == wantProd {
@@ -240,7 +233,7 @@ func TestDailyRetrainWaitsForApproval(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	in := workflows.DailyInput{Model: s.model, Day: days[0]}
-	run, err := s.tc.ExecuteWorkflow(ctx, DailyStartOptions(s.cfg.TaskQueue, in), "DailyRetrain", in)
+	run, err := s.start.Start(ctx, "DailyRetrain", workflows.DailyWorkflowID(in.Model, in.Day), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +250,7 @@ func TestDailyRetrainWaitsForApproval(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	if _, err := s.reg.Resolve(ctx, s.model, "production"); err == nil {
+	if _, err := s.reg.Resolve(ctx, s.model, registry.Production); err == nil {
 		t.Fatal("production is set before approval")
 	}
 	upd := func(req workflows.ApproveRequest) error {
@@ -300,7 +293,7 @@ func TestDailyRetrainRefusesLeakage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	in := workflows.DailyInput{Model: s.model, Day: days[0]}
-	_, err := RunDaily(ctx, s.tc, s.cfg.TaskQueue, in, nil)
+	_, err := s.start.RunDaily(ctx, in, nil)
 	var leak *temporal.ApplicationError
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		if a, ok := e.(*temporal.ApplicationError); ok && a.Type() == "Leakage" && a.NonRetryable() {
