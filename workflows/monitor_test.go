@@ -53,7 +53,7 @@ func TestMonitorDrift(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
 			env.SetStartTime(now)
-			env.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: "Rollback"})
+			env.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: RollbackWorkflow})
 			reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 			var recorded *RecordDriftInput
 			var rollbacks []RollbackInput
@@ -138,8 +138,8 @@ func TestMonitorDriftOnServer(t *testing.T) {
 	defer tc.Close()
 	queue := stacktest.Unique("monitor-")
 	w := worker.New(tc, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(MonitorDrift, workflow.RegisterOptions{Name: "MonitorDrift"})
-	w.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: "Rollback"})
+	w.RegisterWorkflowWithOptions(MonitorDrift, workflow.RegisterOptions{Name: MonitorDriftWorkflow})
+	w.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: RollbackWorkflow})
 	reg := func(name string, fn any) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 	reg(ActComputeDrift, func(ctx context.Context, in DriftInput) (DriftReport, error) {
 		return DriftReport{Model: in.Model, Day: in.Day, Version: 7, Limits: DefaultMonitorLimits(),
@@ -160,7 +160,7 @@ func TestMonitorDriftOnServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	id := stacktest.Unique("monitor-test-")
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, "MonitorDrift", MonitorInput{Model: "m", Day: "2026-11-19"})
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, MonitorDriftWorkflow, MonitorInput{Model: "m", Day: "2026-11-19"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestMonitorDriftOnServer(t *testing.T) {
 		hist.Events = append(hist.Events, ev)
 	}
 	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(MonitorDrift, workflow.RegisterOptions{Name: "MonitorDrift"})
+	r.RegisterWorkflowWithOptions(MonitorDrift, workflow.RegisterOptions{Name: MonitorDriftWorkflow})
 	if err := r.ReplayWorkflowHistory(nil, &hist); err != nil {
 		t.Fatalf("replay MonitorDrift: %v", err)
 	}
