@@ -44,16 +44,20 @@ sep='?'
 [[ $PROMOFLOW_PG_URL == *'?'* ]] && sep='&'
 export PROMOFLOW_PG_URL="$PROMOFLOW_PG_URL${sep}search_path=$SCHEMA"
 
-s3() { # method path: a signed request to MinIO as the worker
-	curl -sf -X "$1" --aws-sigv4 "aws:amz:us-east-1:s3" \
-		--user "$PROMOFLOW_MINIO_ACCESS_KEY:$PROMOFLOW_MINIO_SECRET_KEY" "http://$PROMOFLOW_MINIO_ENDPOINT/$2"
+s3() { # method path: a signed request to MinIO as the worker (the key stays off the command line)
+	local m=(-X "$1")
+	[[ $1 == HEAD ]] && m=(-I)
+	curl -sf "${m[@]}" --aws-sigv4 "aws:amz:us-east-1:s3" -K - "http://$PROMOFLOW_MINIO_ENDPOINT/$2" \
+		<<<"user = \"$PROMOFLOW_MINIO_ACCESS_KEY:$PROMOFLOW_MINIO_SECRET_KEY\""
 }
 remove_bucket() {
 	local b=$PROMOFLOW_MINIO_BUCKET keys key
-	while keys=$(s3 GET "$b?list-type=2" | grep -o '<Key>[^<]*</Key>' | sed 's|</*Key>||g') && [[ -n $keys ]]; do
-		while read -r key; do s3 DELETE "$b/$key" >/dev/null; done <<<"$keys"
-	done
 	s3 HEAD "$b" >/dev/null || return 0
+	while keys=$(s3 GET "$b?list-type=2" | grep -o '<Key>[^<]*</Key>' | sed 's|</*Key>||g') && [[ -n $keys ]]; do
+		while read -r key; do
+			s3 DELETE "$b/$key" >/dev/null || { echo "warning: bucket $b is left behind" >&2; return; }
+		done <<<"$keys"
+	done
 	s3 DELETE "$b" >/dev/null || echo "warning: bucket $b is left behind" >&2
 }
 worker=
