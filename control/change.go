@@ -68,7 +68,7 @@ func (c *Changer) Promote(ctx context.Context, in workflows.PromoteInput) (workf
 	if in.Version <= 0 {
 		return res, fmt.Errorf("%w: version %d", ErrInvalid, in.Version)
 	}
-	err := c.run(ctx, in.Model, "Promote", in, &res)
+	err := c.run(ctx, in.Model, workflows.PromoteWorkflow, in, &res)
 	if err == nil && !res.Promoted && res.Verdict != nil {
 		err = &GateError{Verdict: *res.Verdict}
 	}
@@ -84,7 +84,7 @@ func (c *Changer) Rollback(ctx context.Context, in workflows.RollbackInput) (wor
 	if err := validate(in.Model, in.Actor, in.Reason); err != nil {
 		return mv, err
 	}
-	err := c.run(ctx, in.Model, "Rollback", in, &mv)
+	err := c.run(ctx, in.Model, workflows.RollbackWorkflow, in, &mv)
 	if err != nil {
 		err = c.refused(ctx, "rollback", in.Model, in.To, in.Actor, in.Reason, err)
 	}

@@ -53,9 +53,9 @@ func (s Starter) scheduledAction(kind, model string) (*client.ScheduleWorkflowAc
 	}
 	switch kind {
 	case ScheduleDaily:
-		a.Workflow, a.Args = "DailyRetrain", []any{workflows.DailyInput{Model: model}}
+		a.Workflow, a.Args = workflows.DailyRetrainWorkflow, []any{workflows.DailyInput{Model: model}}
 	case ScheduleMonitor:
-		a.Workflow, a.Args = "MonitorDrift", []any{workflows.MonitorInput{Model: model}}
+		a.Workflow, a.Args = workflows.MonitorDriftWorkflow, []any{workflows.MonitorInput{Model: model}}
 	default:
 		return nil, fmt.Errorf("%w %q: want daily or monitor", ErrScheduleKind, kind)
 	}

@@ -44,7 +44,7 @@ type policy struct {
 //     refused while one runs, so two people never both believe they moved
 //     production; each runs once.
 var policies = map[string]policy{
-	"DailyRetrain": {
+	workflows.DailyRetrainWorkflow: {
 		whileRunning: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		afterClosed:  enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		labels: func(in any) (string, string) {
@@ -52,12 +52,12 @@ var policies = map[string]policy{
 			return d.Model, d.Day
 		},
 	},
-	"IngestDay":    joinRunning,
-	"MonitorDrift": joinRunning,
-	"ScoreDay":     joinRunning,
-	"StackCheck":   joinRunning,
-	"Promote":      serialised,
-	"Rollback":     serialised,
+	workflows.IngestDayWorkflow:    joinRunning,
+	workflows.MonitorDriftWorkflow: joinRunning,
+	workflows.ScoreDayWorkflow:     joinRunning,
+	workflows.StackCheckWorkflow:   joinRunning,
+	workflows.PromoteWorkflow:      serialised,
+	workflows.RollbackWorkflow:     serialised,
 }
 
 var (
@@ -145,35 +145,35 @@ type Progress func(step string, elapsed time.Duration)
 // already did that day — and waits for its result.
 func (s Starter) RunDaily(ctx context.Context, in workflows.DailyInput, progress Progress) (workflows.DailyResult, error) {
 	var res workflows.DailyResult
-	err := s.Run(ctx, "DailyRetrain", workflows.DailyWorkflowID(in.Model, in.Day), in, &res, progress)
+	err := s.Run(ctx, workflows.DailyRetrainWorkflow, workflows.DailyWorkflowID(in.Model, in.Day), in, &res, progress)
 	return res, err
 }
 
 // IngestDay runs IngestDay for a model's day and waits for its result.
 func (s Starter) IngestDay(ctx context.Context, in workflows.IngestDayInput) (workflows.IngestDayResult, error) {
 	var res workflows.IngestDayResult
-	err := s.Run(ctx, "IngestDay", workflows.IngestWorkflowID(in.Model, in.Day), in, &res, nil)
+	err := s.Run(ctx, workflows.IngestDayWorkflow, workflows.IngestWorkflowID(in.Model, in.Day), in, &res, nil)
 	return res, err
 }
 
 // MonitorDrift runs MonitorDrift for a model's day and waits for its result.
 func (s Starter) MonitorDrift(ctx context.Context, in workflows.MonitorInput) (workflows.MonitorResult, error) {
 	var res workflows.MonitorResult
-	err := s.Run(ctx, "MonitorDrift", workflows.MonitorWorkflowID(in.Model, in.Day), in, &res, nil)
+	err := s.Run(ctx, workflows.MonitorDriftWorkflow, workflows.MonitorWorkflowID(in.Model, in.Day), in, &res, nil)
 	return res, err
 }
 
 // ScoreDay runs ScoreDay for a model's day and waits for its result.
 func (s Starter) ScoreDay(ctx context.Context, in workflows.ScoreDayInput) (workflows.ScoreDayResult, error) {
 	var res workflows.ScoreDayResult
-	err := s.Run(ctx, "ScoreDay", workflows.ScoreWorkflowID(in.Model, in.Day), in, &res, nil)
+	err := s.Run(ctx, workflows.ScoreDayWorkflow, workflows.ScoreWorkflowID(in.Model, in.Day), in, &res, nil)
 	return res, err
 }
 
 // StackCheck runs the StackCheck workflow under id and waits for its report.
 func (s Starter) StackCheck(ctx context.Context, id string) (workflows.StackReport, error) {
 	var rep workflows.StackReport
-	err := s.Run(ctx, "StackCheck", id, nil, &rep, nil)
+	err := s.Run(ctx, workflows.StackCheckWorkflow, id, nil, &rep, nil)
 	return rep, err
 }
 

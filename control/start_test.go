@@ -24,19 +24,19 @@ func TestStartPolicies(t *testing.T) {
 		wantOnce     bool
 		wantAttrs    int
 	}{
-		{"DailyRetrain", workflows.DailyInput{Model: "m", Day: "2026-11-01"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		{workflows.DailyRetrainWorkflow, workflows.DailyInput{Model: "m", Day: "2026-11-01"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY, false, false, 2},
-		{"Promote", workflows.PromoteInput{Model: "m"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		{workflows.PromoteWorkflow, workflows.PromoteInput{Model: "m"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 			enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, true, true, 0},
-		{"Rollback", workflows.RollbackInput{Model: "m"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		{workflows.RollbackWorkflow, workflows.RollbackInput{Model: "m"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 			enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, true, true, 0},
-		{"IngestDay", workflows.IngestDayInput{Model: "m"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		{workflows.IngestDayWorkflow, workflows.IngestDayInput{Model: "m"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, false, false, 0},
-		{"MonitorDrift", workflows.MonitorInput{Model: "m"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		{workflows.MonitorDriftWorkflow, workflows.MonitorInput{Model: "m"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, false, false, 0},
-		{"ScoreDay", workflows.ScoreDayInput{Model: "m"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		{workflows.ScoreDayWorkflow, workflows.ScoreDayInput{Model: "m"}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, false, false, 0},
-		{"StackCheck", nil, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		{workflows.StackCheckWorkflow, nil, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, false, false, 0},
 	}
 	for _, tt := range tests {
@@ -65,7 +65,7 @@ func TestStartPolicies(t *testing.T) {
 }
 
 func TestDailySearchAttributesNameModelAndDay(t *testing.T) {
-	got, err := Starter{}.options("DailyRetrain", "daily-m-2026-11-01", workflows.DailyInput{Model: "churn", Day: "2026-11-01"})
+	got, err := Starter{}.options(workflows.DailyRetrainWorkflow, "daily-m-2026-11-01", workflows.DailyInput{Model: "churn", Day: "2026-11-01"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -399,7 +399,7 @@ func (e *testEnv) startDaily(t *testing.T, ctx context.Context, day string) clie
 	in := workflows.DailyInput{Model: e.model, Day: day}
 	run, err := e.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.DailyWorkflowID(e.model, day), TaskQueue: e.env["PROMOFLOW_TASK_QUEUE"],
-	}, "DailyRetrain", in)
+	}, workflows.DailyRetrainWorkflow, in)
 	if err != nil {
 		t.Fatalf("start DailyRetrain %s: %v", day, err)
 	}

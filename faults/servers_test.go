@@ -127,7 +127,7 @@ func TestPostgresRestartMidCopy(t *testing.T) {
 	day := days[0]
 
 	t.Log("phase 1: ingest the day; wait until the COPY has written rows")
-	run, err := e.tc.ExecuteWorkflow(ctx, startOpts(e, workflows.IngestWorkflowID(e.model, day)), "IngestDay",
+	run, err := e.tc.ExecuteWorkflow(ctx, startOpts(e, workflows.IngestWorkflowID(e.model, day)), workflows.IngestDayWorkflow,
 		workflows.IngestDayInput{Model: e.model, Day: day})
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func prepareDays(t *testing.T, ctx context.Context, e *testEnv) (last string, ro
 	start := time.Now()
 	days, rows := e.land(t, bigDays)
 	for _, d := range days[:len(days)-1] {
-		run, err := e.tc.ExecuteWorkflow(ctx, startOpts(e, workflows.IngestWorkflowID(e.model, d)), "IngestDay",
+		run, err := e.tc.ExecuteWorkflow(ctx, startOpts(e, workflows.IngestWorkflowID(e.model, d)), workflows.IngestDayWorkflow,
 			workflows.IngestDayInput{Model: e.model, Day: d})
 		if err != nil {
 			t.Fatalf("start IngestDay %s: %v", d, err)

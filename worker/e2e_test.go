@@ -159,7 +159,7 @@ func TestDailyRetrainEndToEnd(t *testing.T) {
 	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer scancel()
 	srun, err := s.tc.ExecuteWorkflow(sctx, client.StartWorkflowOptions{ID: workflows.ScoreWorkflowID(s.model, days[1]), TaskQueue: s.cfg.TaskQueue},
-		"ScoreDay", workflows.ScoreDayInput{Model: s.model, Day: days[1], Partitions: 3})
+		workflows.ScoreDayWorkflow, workflows.ScoreDayInput{Model: s.model, Day: days[1], Partitions: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestDailyRetrainEndToEnd(t *testing.T) {
 	defer cancel()
 	other := 3 - wantProd
 	run, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.PromoteWorkflowID(s.model), TaskQueue: s.cfg.TaskQueue},
-		"Promote", workflows.PromoteInput{Model: s.model, Version: other, Actor: "ana", Reason: "campaign needs it", Force: true})
+		workflows.PromoteWorkflow, workflows.PromoteInput{Model: s.model, Version: other, Actor: "ana", Reason: "campaign needs it", Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestDailyRetrainEndToEnd(t *testing.T) {
 		t.Fatalf("forced promotion: promoted=%v production=%d, want %d", pr.Promoted, s.production(t), other)
 	}
 	run, err = s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.PromoteWorkflowID(s.model), TaskQueue: s.cfg.TaskQueue},
-		"Rollback", workflows.RollbackInput{Model: s.model, Actor: "ben", Reason: "conversion dropped"})
+		workflows.RollbackWorkflow, workflows.RollbackInput{Model: s.model, Actor: "ben", Reason: "conversion dropped"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestDailyRetrainWaitsForApproval(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	in := workflows.DailyInput{Model: s.model, Day: days[0]}
-	run, err := s.start.Start(ctx, "DailyRetrain", workflows.DailyWorkflowID(in.Model, in.Day), in)
+	run, err := s.start.Start(ctx, workflows.DailyRetrainWorkflow, workflows.DailyWorkflowID(in.Model, in.Day), in)
 	if err != nil {
 		t.Fatal(err)
 	}

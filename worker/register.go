@@ -22,18 +22,18 @@ type activitySet struct {
 // workflow and the activities it calls always agree on names.
 func register(w sdkworker.Registry, a activitySet) {
 	for name, wf := range map[string]any{
-		"StackCheck":   workflows.StackCheck,
-		"DailyRetrain": workflows.DailyRetrain,
-		"IngestDay":    workflows.IngestDay,
-		"MonitorDrift": workflows.MonitorDrift,
-		"ScoreDay":     workflows.ScoreDay,
-		"Promote":      workflows.Promote,
-		"Rollback":     workflows.Rollback,
+		workflows.StackCheckWorkflow:   workflows.StackCheck,
+		workflows.DailyRetrainWorkflow: workflows.DailyRetrain,
+		workflows.IngestDayWorkflow:    workflows.IngestDay,
+		workflows.MonitorDriftWorkflow: workflows.MonitorDrift,
+		workflows.ScoreDayWorkflow:     workflows.ScoreDay,
+		workflows.PromoteWorkflow:      workflows.Promote,
+		workflows.RollbackWorkflow:     workflows.Rollback,
 	} {
 		w.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
 	}
 	for name, act := range map[string]any{
-		"CheckStack":                   a.health.CheckStack,
+		workflows.ActCheckStack:        a.health.CheckStack,
 		workflows.ActListLanding:       a.data.ListLanding,
 		workflows.ActIngestFile:        a.data.IngestFile,
 		workflows.ActCleanDay:          a.data.CleanDay,

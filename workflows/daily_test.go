@@ -247,6 +247,32 @@ func TestDailyRetrainApproval(t *testing.T) {
 	}
 }
 
+// TestDailyRetrainAnswersStep asks a run that waits for approval which
+// step it is at.
+func TestDailyRetrainAnswersStep(t *testing.T) {
+	f := newFakeActs()
+	f.plan.RequireApproval = true
+	var got string
+	var qerr error
+	res, err := runDaily(t, f, func(env *testsuite.TestWorkflowEnvironment) {
+		env.RegisterDelayedCallback(func() {
+			v, err := env.QueryWorkflow(QueryStep)
+			if qerr = err; err == nil {
+				qerr = v.Get(&got)
+			}
+		}, time.Minute)
+	})
+	if err != nil {
+		t.Fatalf("workflow error: %v", err)
+	}
+	if qerr != nil || got != "approval" {
+		t.Errorf("step while waiting = %q (%v), want approval", got, qerr)
+	}
+	if s := stepStatus(t, res, "approval"); s != "timeout" {
+		t.Errorf("approval step = %q, want timeout", s)
+	}
+}
+
 func TestDailyRetrainRetriesTransientFailure(t *testing.T) {
 	f := newFakeActs()
 	f.ingest = func(in IngestInput) (IngestResult, error) {

@@ -22,6 +22,22 @@ type IngestDayResult struct {
 	Clean  CleanResult
 }
 
+// IngestInput names one landing file of a source and day.
+type IngestInput struct {
+	Source string
+	Day    string // yyyy-mm-dd
+	Key    string // object key in the landing bucket, or a local path
+}
+
+// IngestResult says what ingesting one file did.
+type IngestResult struct {
+	File            string
+	Rows            int64
+	Bytes           int64
+	SHA256          string
+	AlreadyIngested bool
+}
+
 // IngestSummary adds up the files of a day.
 type IngestSummary struct {
 	Files           int

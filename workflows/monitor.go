@@ -10,13 +10,6 @@ import (
 	"github.com/promoflow/promoflow/drift"
 )
 
-// The activity names MonitorDrift calls.
-const (
-	ActComputeDrift      = "ComputeDrift"
-	ActRecordDrift       = "RecordDrift"
-	ActProductionMovedAt = "ProductionMovedAt"
-)
-
 // Names of the checks that can trigger an automatic rollback.
 const (
 	CheckScorePSI     = "score_psi"
@@ -174,7 +167,7 @@ func MonitorDrift(ctx workflow.Context, in MonitorInput) (MonitorResult, error) 
 		Reason: "automatic: " + strings.Join(reasons, "; "),
 	}
 	var mv MoveResult
-	if err := workflow.ExecuteChildWorkflow(cctx, "Rollback", rb).Get(ctx, &mv); err != nil {
+	if err := workflow.ExecuteChildWorkflow(cctx, RollbackWorkflow, rb).Get(ctx, &mv); err != nil {
 		return res, fmt.Errorf("automatic rollback of %s: %w", in.Model, err)
 	}
 	res.RolledBack, res.Rollback = true, &mv

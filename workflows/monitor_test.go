@@ -53,29 +53,9 @@ func TestMonitorDrift(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
 			env.SetStartTime(now)
-			env.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: "Rollback"})
-			reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
-			var recorded *RecordDriftInput
-			var rollbacks []RollbackInput
-			askedMovedAt := false
-			reg(ActComputeDrift, func(ctx context.Context, in DriftInput) (DriftReport, error) {
-				if in.Model != "m" || in.Day != "2026-11-19" {
-					return DriftReport{}, errors.New("unexpected input")
-				}
-				return DriftReport{Model: "m", Day: in.Day, Version: 7, Breaches: tc.breaches, Limits: DefaultMonitorLimits()}, nil
-			})
-			reg(ActRecordDrift, func(ctx context.Context, in RecordDriftInput) (int, error) {
-				recorded = &in
-				return tc.streak, nil
-			})
-			reg(ActProductionMovedAt, func(ctx context.Context, model string) (time.Time, error) {
-				askedMovedAt = true
-				return tc.movedAt, nil
-			})
-			reg(ActRollback, func(ctx context.Context, in RollbackInput) (MoveResult, error) {
-				rollbacks = append(rollbacks, in)
-				return MoveResult{Alias: "production", From: 7, To: 6}, nil
-			})
+			env.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: RollbackWorkflow})
+			f := &monitorFakes{breaches: tc.breaches, streak: tc.streak, movedAt: tc.movedAt}
+			f.register(env)
 			env.ExecuteWorkflow(MonitorDrift, MonitorInput{Model: "m", Day: "2026-11-19"})
 			if err := env.GetWorkflowError(); err != nil {
 				t.Fatalf("workflow failed: %v", err)
@@ -84,23 +64,23 @@ func TestMonitorDrift(t *testing.T) {
 			if err := env.GetWorkflowResult(&got); err != nil {
 				t.Fatal(err)
 			}
-			if recorded == nil || recorded.Report.Version != 7 || recorded.WorkflowID == "" {
-				t.Errorf("recorded: got %+v, want the day's report with the workflow id", recorded)
+			if f.recorded == nil || f.recorded.Report.Version != 7 || f.recorded.WorkflowID == "" {
+				t.Errorf("recorded: got %+v, want the day's report with the workflow id", f.recorded)
 			}
-			if got.Streak != tc.streak || got.RolledBack != tc.rolledBack || (got.Skipped != "") != tc.skipped || askedMovedAt != tc.askedMovedAt {
+			if got.Streak != tc.streak || got.RolledBack != tc.rolledBack || (got.Skipped != "") != tc.skipped || f.askedMovedAt != tc.askedMovedAt {
 				t.Errorf("got streak %d rolled back %v skipped %q asked moved-at %v, want %d %v skipped=%v %v",
-					got.Streak, got.RolledBack, got.Skipped, askedMovedAt, tc.streak, tc.rolledBack, tc.skipped, tc.askedMovedAt)
+					got.Streak, got.RolledBack, got.Skipped, f.askedMovedAt, tc.streak, tc.rolledBack, tc.skipped, tc.askedMovedAt)
 			}
 			if !tc.rolledBack {
-				if len(rollbacks) != 0 {
-					t.Errorf("rollbacks: got %+v, want none", rollbacks)
+				if len(f.rollbacks) != 0 {
+					t.Errorf("rollbacks: got %+v, want none", f.rollbacks)
 				}
 				return
 			}
-			if len(rollbacks) != 1 {
-				t.Fatalf("rollbacks: got %d, want 1", len(rollbacks))
+			if len(f.rollbacks) != 1 {
+				t.Fatalf("rollbacks: got %d, want 1", len(f.rollbacks))
 			}
-			rb := rollbacks[0]
+			rb := f.rollbacks[0]
 			if rb.Actor != "monitor" || rb.Reason != tc.wantReason || rb.Model != "m" || rb.To != 0 {
 				t.Errorf("rollback: got %+v, want actor monitor, reason %q, to previous", rb, tc.wantReason)
 			}
@@ -109,6 +89,40 @@ func TestMonitorDrift(t *testing.T) {
 			}
 		})
 	}
+}
+
+// monitorFakes scripts MonitorDrift's activities for model m on 2026-11-19
+// and the Rollback child's, and keeps what they were asked.
+type monitorFakes struct {
+	breaches []Breach
+	streak   int
+	movedAt  time.Time
+
+	recorded     *RecordDriftInput
+	askedMovedAt bool
+	rollbacks    []RollbackInput
+}
+
+func (f *monitorFakes) register(env *testsuite.TestWorkflowEnvironment) {
+	reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	reg(ActComputeDrift, func(ctx context.Context, in DriftInput) (DriftReport, error) {
+		if in.Model != "m" || in.Day != "2026-11-19" {
+			return DriftReport{}, errors.New("unexpected input")
+		}
+		return DriftReport{Model: "m", Day: in.Day, Version: 7, Breaches: f.breaches, Limits: DefaultMonitorLimits()}, nil
+	})
+	reg(ActRecordDrift, func(ctx context.Context, in RecordDriftInput) (int, error) {
+		f.recorded = &in
+		return f.streak, nil
+	})
+	reg(ActProductionMovedAt, func(ctx context.Context, model string) (time.Time, error) {
+		f.askedMovedAt = true
+		return f.movedAt, nil
+	})
+	reg(ActRollback, func(ctx context.Context, in RollbackInput) (MoveResult, error) {
+		f.rollbacks = append(f.rollbacks, in)
+		return MoveResult{Alias: ProductionAlias, From: 7, To: 6}, nil
+	})
 }
 
 // TestMonitorDriftComputeFails reports the failing step.
@@ -138,8 +152,8 @@ func TestMonitorDriftOnServer(t *testing.T) {
 	defer tc.Close()
 	queue := stacktest.Unique("monitor-")
 	w := worker.New(tc, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(MonitorDrift, workflow.RegisterOptions{Name: "MonitorDrift"})
-	w.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: "Rollback"})
+	w.RegisterWorkflowWithOptions(MonitorDrift, workflow.RegisterOptions{Name: MonitorDriftWorkflow})
+	w.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: RollbackWorkflow})
 	reg := func(name string, fn any) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 	reg(ActComputeDrift, func(ctx context.Context, in DriftInput) (DriftReport, error) {
 		return DriftReport{Model: in.Model, Day: in.Day, Version: 7, Limits: DefaultMonitorLimits(),
@@ -150,7 +164,7 @@ func TestMonitorDriftOnServer(t *testing.T) {
 		return time.Now().Add(-30 * 24 * time.Hour), nil
 	})
 	reg(ActRollback, func(ctx context.Context, in RollbackInput) (MoveResult, error) {
-		return MoveResult{Alias: "production", From: 7, To: 6}, nil
+		return MoveResult{Alias: ProductionAlias, From: 7, To: 6}, nil
 	})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -160,7 +174,7 @@ func TestMonitorDriftOnServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	id := stacktest.Unique("monitor-test-")
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, "MonitorDrift", MonitorInput{Model: "m", Day: "2026-11-19"})
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, MonitorDriftWorkflow, MonitorInput{Model: "m", Day: "2026-11-19"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +196,7 @@ func TestMonitorDriftOnServer(t *testing.T) {
 		hist.Events = append(hist.Events, ev)
 	}
 	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(MonitorDrift, workflow.RegisterOptions{Name: "MonitorDrift"})
+	r.RegisterWorkflowWithOptions(MonitorDrift, workflow.RegisterOptions{Name: MonitorDriftWorkflow})
 	if err := r.ReplayWorkflowHistory(nil, &hist); err != nil {
 		t.Fatalf("replay MonitorDrift: %v", err)
 	}

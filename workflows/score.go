@@ -6,12 +6,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// Activity names of batch scoring.
-const (
-	ActResolveAlias   = "ResolveAlias"
-	ActScorePartition = "ScorePartition"
-)
-
 // ScoreDayInput asks for a day's customers to be scored in partitions.
 type ScoreDayInput struct {
 	Model string
@@ -64,7 +58,7 @@ func ScoreDay(ctx workflow.Context, in ScoreDayInput) (ScoreDayResult, error) {
 	if err := workflow.ExecuteActivity(short, ActLoadPlan, in.Model).Get(ctx, &plan); err != nil {
 		return res, fmt.Errorf("plan: %w", err)
 	}
-	if err := workflow.ExecuteActivity(short, ActResolveAlias, in.Model, "production").Get(ctx, &res.Version); err != nil {
+	if err := workflow.ExecuteActivity(short, ActResolveAlias, in.Model, ProductionAlias).Get(ctx, &res.Version); err != nil {
 		return res, fmt.Errorf("resolve production of %s: %w", in.Model, err)
 	}
 	futures := make([]workflow.Future, res.Partitions)

@@ -1,6 +1,3 @@
-// Package workflows holds promoflow's Temporal workflows. Workflow code is
-// deterministic: it reads time through workflow.Now, never ranges over maps,
-// and does all I/O through activities named by their registered names.
 package workflows
 
 import (
@@ -9,9 +6,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
-
-// TaskQueue is the task queue every promoflow worker polls.
-const TaskQueue = "promoflow"
 
 // StackReport is what StackCheck learned about the servers it reached.
 type StackReport struct {
@@ -34,7 +28,7 @@ func StackCheck(ctx workflow.Context) (StackReport, error) {
 		},
 	})
 	var report StackReport
-	if err := workflow.ExecuteActivity(ctx, "CheckStack").Get(ctx, &report); err != nil {
+	if err := workflow.ExecuteActivity(ctx, ActCheckStack).Get(ctx, &report); err != nil {
 		return StackReport{}, err
 	}
 	report.CheckedAt = workflow.Now(ctx)

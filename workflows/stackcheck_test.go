@@ -31,7 +31,7 @@ func TestStackCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
-			env.RegisterActivityWithOptions(tt.act, activity.RegisterOptions{Name: "CheckStack"})
+			env.RegisterActivityWithOptions(tt.act, activity.RegisterOptions{Name: ActCheckStack})
 			env.ExecuteWorkflow(StackCheck)
 			if !env.IsWorkflowCompleted() {
 				t.Fatal("workflow did not complete")

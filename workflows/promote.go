@@ -3,11 +3,12 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"github.com/promoflow/promoflow/gate"
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/promoflow/promoflow/gate"
 )
 
 // PromoteInput is a person's request to put a version in production.
@@ -29,6 +30,7 @@ type PromoteResult struct {
 
 // PromoteWorkflowID serialises promotions of one model: Temporal allows one
 // running workflow per id, so a second concurrent promotion is refused.
+// Manual rollbacks run under the same id.
 func PromoteWorkflowID(model string) string { return "promote-" + model }
 
 // Promote runs the gate on the version (unless forced) and moves production.
@@ -54,7 +56,7 @@ func Promote(ctx workflow.Context, in PromoteInput) (PromoteResult, error) {
 	}
 	var mv MoveResult
 	move := MoveInput{
-		Model: in.Model, Alias: "production", To: in.Version, Actor: in.Actor, Reason: reason,
+		Model: in.Model, Alias: ProductionAlias, To: in.Version, Actor: in.Actor, Reason: reason,
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, KeepPrevious: true,
 	}
 	if err := workflow.ExecuteActivity(short, ActMoveAlias, move).Get(ctx, &mv); err != nil {
@@ -64,22 +66,8 @@ func Promote(ctx workflow.Context, in PromoteInput) (PromoteResult, error) {
 	return res, nil
 }
 
-// Rollback moves production back to the requested version, or to
-// `previous` (or the last version that verifies) when none is named.
-func Rollback(ctx workflow.Context, in RollbackInput) (MoveResult, error) {
-	if err := requireWho(in.Actor, in.Reason); err != nil {
-		return MoveResult{}, err
-	}
-	in.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
-	short := workflow.WithActivityOptions(ctx, shortOpts())
-	var mv MoveResult
-	if err := workflow.ExecuteActivity(short, ActRollback, in).Get(ctx, &mv); err != nil {
-		return mv, fmt.Errorf("roll back %s: %w", in.Model, err)
-	}
-	return mv, nil
-}
-
-// requireWho refuses a manual change without an actor and a reason.
+// requireWho refuses a manual change (a promotion or a rollback) without
+// an actor and a reason.
 func requireWho(actor, reason string) error {
 	if strings.TrimSpace(actor) == "" {
 		return temporal.NewNonRetryableApplicationError("an actor is required", "InvalidInput", errors.New("empty actor"))
