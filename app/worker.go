@@ -20,7 +20,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/promoflow/promoflow/activities"
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/config"
+	"github.com/promoflow/promoflow/drift"
 	"github.com/promoflow/promoflow/metrics"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/store"
@@ -67,24 +69,32 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	w := sdkworker.New(tc, cfg.TaskQueue, sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{met.Interceptor()}})
 	register(w, activitySet{
 		health: &activities.Health{DB: pool, MinIO: mc, Bucket: cfg.Bucket},
-		data: &activities.Data{
+		ingest: &activities.Ingest{
 			Store: st, MinIO: mc, Bucket: cfg.Bucket, LocalDir: cfg.LandingDir, Metrics: met,
 			Columns: func(source string) ([]string, error) {
 				m, err := config.ForSource(cfg.ConfigDir, source)
 				return m.Schema().Names(), err
 			},
-			CleanConfig: func(model string) (store.CleanConfig, error) {
+		},
+		clean: &activities.Clean{
+			Store: st, Metrics: met,
+			Config: func(model string) (clean.Config, error) {
 				m, err := models(model)
 				return m.Clean, err
 			},
 		},
-		models: &activities.Models{
-			Store: st, Registry: reg, Config: models, CodeVersion: cfg.CodeVersion, CodeIdentity: codeID, Metrics: met,
+		plan: &activities.Plan{Config: models},
+		train: &activities.Train{
+			Store: st, Registry: reg, Config: models, CodeVersion: cfg.CodeVersion, CodeIdentity: codeID,
 		},
-		scoring: &activities.Scoring{Store: st, Registry: reg},
+		validate: &activities.Validate{Store: st, Registry: reg, Config: models},
+		aliases:  &activities.Aliases{Registry: reg},
+		runs:     &activities.Runs{Store: st, Metrics: met},
+		reports:  &activities.Reports{Store: st, Registry: reg, Config: models},
+		scoring:  &activities.Scoring{Store: st, Registry: reg},
 		drift: &activities.Drift{
 			Store: st, Registry: reg, Config: models, Metrics: met,
-			Limits: func(model string) (workflows.MonitorLimits, error) {
+			Limits: func(model string) (drift.MonitorLimits, error) {
 				m, err := models(model)
 				return m.Monitor, err
 			},
@@ -102,11 +112,17 @@ func RunWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 // activitySet is every activity group a worker runs.
 type activitySet struct {
-	health  *activities.Health
-	data    *activities.Data
-	models  *activities.Models
-	scoring *activities.Scoring
-	drift   *activities.Drift
+	health   *activities.Health
+	ingest   *activities.Ingest
+	clean    *activities.Clean
+	plan     *activities.Plan
+	train    *activities.Train
+	validate *activities.Validate
+	aliases  *activities.Aliases
+	runs     *activities.Runs
+	reports  *activities.Reports
+	scoring  *activities.Scoring
+	drift    *activities.Drift
 }
 
 // register puts every workflow and activity on the worker, by name, so a
@@ -125,19 +141,19 @@ func register(w sdkworker.Registry, a activitySet) {
 	}
 	for name, act := range map[string]any{
 		"CheckStack":                   a.health.CheckStack,
-		workflows.ActListLanding:       a.data.ListLanding,
-		workflows.ActIngestFile:        a.data.IngestFile,
-		workflows.ActCleanDay:          a.data.CleanDay,
-		workflows.ActLoadPlan:          a.models.LoadPlan,
-		workflows.ActTrainModel:        a.models.TrainModel,
-		workflows.ActValidate:          a.models.ValidateModel,
-		workflows.ActMoveAlias:         a.models.MoveAlias,
-		workflows.ActRollback:          a.models.RollbackAlias,
-		workflows.ActRecordRun:         a.models.RecordRun,
-		workflows.ActFindRun:           a.models.FindFinishedRun,
+		workflows.ActListLanding:       a.ingest.ListLanding,
+		workflows.ActIngestFile:        a.ingest.IngestFile,
+		workflows.ActCleanDay:          a.clean.CleanDay,
+		workflows.ActLoadPlan:          a.plan.LoadPlan,
+		workflows.ActTrainModel:        a.train.TrainModel,
+		workflows.ActValidate:          a.validate.ValidateModel,
+		workflows.ActMoveAlias:         a.aliases.MoveAlias,
+		workflows.ActRollback:          a.aliases.RollbackAlias,
+		workflows.ActRecordRun:         a.runs.RecordRun,
+		workflows.ActFindRun:           a.runs.FindFinishedRun,
 		workflows.ActScorePartition:    a.scoring.ScorePartition,
-		workflows.ActResolveAlias:      a.models.ResolveAlias,
-		workflows.ActWriteReport:       a.models.WriteReport,
+		workflows.ActResolveAlias:      a.aliases.ResolveAlias,
+		workflows.ActWriteReport:       a.reports.WriteReport,
 		workflows.ActComputeDrift:      a.drift.ComputeDrift,
 		workflows.ActRecordDrift:       a.drift.RecordDrift,
 		workflows.ActProductionMovedAt: a.drift.ProductionMovedAt,

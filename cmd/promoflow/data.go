@@ -17,6 +17,7 @@ import (
 
 	"github.com/promoflow/promoflow/activities"
 	"github.com/promoflow/promoflow/app"
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/workflows"
 )
@@ -109,9 +110,9 @@ func writeStatus(w io.Writer, st []store.DayStatus) error {
 }
 
 // formatRules renders quarantine counts in the rules' order, "-" for none.
-func formatRules(by map[store.Rule]int64) string {
+func formatRules(by map[clean.Rule]int64) string {
 	var parts []string
-	for _, r := range store.Rules {
+	for _, r := range clean.Rules {
 		if n := by[r]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s=%d", r, n))
 		}
@@ -168,12 +169,12 @@ func runDataIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	if _, err := s.Migrate(ctx); err != nil {
 		return err
 	}
-	d := &activities.Data{
-		Store:       s,
-		LocalDir:    "/",
-		Columns:     func(string) ([]string, error) { return cfg.Schema.Names(), nil },
-		CleanConfig: func(string) (store.CleanConfig, error) { return cfg, nil },
+	d := &activities.Ingest{
+		Store:    s,
+		LocalDir: "/",
+		Columns:  func(string) ([]string, error) { return cfg.Schema.Names(), nil },
 	}
+	c := &activities.Clean{Store: s, Config: func(string) (clean.Config, error) { return cfg, nil }}
 	for _, f := range files {
 		r, err := d.IngestFile(ctx, workflows.IngestInput{Source: *source, Day: *day, Key: f})
 		if err != nil {
@@ -185,7 +186,7 @@ func runDataIngest(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s: %s, %d rows, %d bytes, sha256 %s\n", f, what, r.Rows, r.Bytes, r.SHA256)
 	}
-	cr, err := d.CleanDay(ctx, workflows.CleanInput{Source: *source, Day: *day})
+	cr, err := c.CleanDay(ctx, workflows.CleanInput{Source: *source, Day: *day})
 	if err != nil {
 		return withoutTemporal(err)
 	}
@@ -204,8 +205,8 @@ func withoutTemporal(err error) error {
 }
 
 // readCleanConfig reads cleaning rules from a YAML or JSON file.
-func readCleanConfig(path string) (store.CleanConfig, error) {
-	var cfg store.CleanConfig
+func readCleanConfig(path string) (clean.Config, error) {
+	var cfg clean.Config
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return cfg, fmt.Errorf("read clean config: %w", err)
