@@ -32,8 +32,8 @@ type Drift struct {
 	// Config returns a model's configuration (source and schema).
 	Config func(model string) (config.Model, error)
 	// Limits returns a model's monitoring limits; nil means
-	// workflows.DefaultMonitorLimits for every model.
-	Limits func(model string) (workflows.MonitorLimits, error)
+	// drift.DefaultMonitorLimits for every model.
+	Limits func(model string) (drift.MonitorLimits, error)
 	// Metrics receives the recorded checks; nil records none.
 	Metrics *metrics.Metrics
 
@@ -111,30 +111,13 @@ func (d *Drift) ComputeDrift(ctx context.Context, in workflows.DriftInput) (work
 	}
 	rep.Summary = drift.Summarise(limits.Drift, rep.Features)
 	rep.Realised = realised(model, man, cur)
-	rep.Breaches = judge(limits, rep)
+	rep.Breaches = limits.Breaches(rep.Features, rep.Summary, aucDrop(rep.Realised))
 	return rep, nil
 }
 
-// judge lists the checks of a report over their rollback limits.
-func judge(l workflows.MonitorLimits, rep workflows.DriftReport) []workflows.Breach {
-	var out []workflows.Breach
-	for _, f := range rep.Features {
-		if f.Kind == drift.KindScore && f.PSI >= l.RollbackScorePSI {
-			out = append(out, workflows.Breach{Check: workflows.CheckScorePSI, Value: f.PSI, Limit: l.RollbackScorePSI})
-		}
-	}
-	if rep.Summary.Features > 0 && rep.Summary.DriftedShare >= l.RollbackDriftedShare {
-		out = append(out, workflows.Breach{Check: workflows.CheckDriftedShare, Value: rep.Summary.DriftedShare, Limit: l.RollbackDriftedShare})
-	}
-	if r := rep.Realised; r != nil && r.AUCDrop > l.RollbackAUCDrop {
-		out = append(out, workflows.Breach{Check: workflows.CheckAUCDrop, Value: r.AUCDrop, Limit: l.RollbackAUCDrop})
-	}
-	return out
-}
-
-func (d *Drift) limits(model string) (workflows.MonitorLimits, error) {
+func (d *Drift) limits(model string) (drift.MonitorLimits, error) {
 	if d.Limits == nil {
-		return workflows.DefaultMonitorLimits(), nil
+		return drift.DefaultMonitorLimits(), nil
 	}
 	l, err := d.Limits(model)
 	if err != nil {
@@ -252,6 +235,14 @@ func realised(m *learn.Model, man *registry.Manifest, day *dataset.Table) *workf
 		r.AUCDrop = ref - mt.ROCAUC
 	}
 	return r
+}
+
+// aucDrop is a day's drop of realised AUC; nil when it was not measured.
+func aucDrop(r *workflows.Realised) *float64 {
+	if r == nil {
+		return nil
+	}
+	return &r.AUCDrop
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/promoflow/promoflow/activities"
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/config"
 	"github.com/promoflow/promoflow/drift"
 	"github.com/promoflow/promoflow/internal/stacktest"
@@ -61,12 +62,12 @@ func TestDriftActivities(t *testing.T) {
 	bucket := stacktest.Bucket(t, mc)
 	dir := t.TempDir()
 	data := newData(t, dir)
-	data.Columns = func(string) ([]string, error) { return monSchema.Names(), nil }
-	data.CleanConfig = func(string) (store.CleanConfig, error) { return store.CleanConfig{Schema: monSchema}, nil }
+	data.ingest.Columns = func(string) ([]string, error) { return monSchema.Names(), nil }
+	data.clean.Config = func(string) (clean.Config, error) { return clean.Config{Schema: monSchema}, nil }
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(data)
+	data.register(env)
 	days := []string{"2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04", "2026-05-05"}
 	for i, d := range days {
 		shift, flipped := 0.0, false
@@ -74,8 +75,8 @@ func TestDriftActivities(t *testing.T) {
 			shift, flipped = 1.5, true
 		}
 		path := writeFile(t, dir, d+".csv", monCSV(3000, uint64(i+1), shift, flipped))
-		ingest(t, env, data, workflows.IngestInput{Source: "mon", Day: d, Key: path})
-		if _, err := env.ExecuteActivity(data.CleanDay, workflows.CleanInput{Model: "mon", Source: "mon", Day: d}); err != nil {
+		ingest(t, env, data.ingest, workflows.IngestInput{Source: "mon", Day: d, Key: path})
+		if _, err := env.ExecuteActivity(data.clean.CleanDay, workflows.CleanInput{Model: "mon", Source: "mon", Day: d}); err != nil {
 			t.Fatalf("CleanDay %s: %v", d, err)
 		}
 	}
@@ -84,7 +85,7 @@ func TestDriftActivities(t *testing.T) {
 	reg := registry.New(mc, bucket)
 	from, _ := store.ParseDay(days[0])
 	to, _ := store.ParseDay(days[2])
-	tbl, _, err := data.Store.LoadClean(ctx, "mon", from, to)
+	tbl, _, err := data.ingest.Store.LoadClean(ctx, "mon", from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,9 +110,9 @@ func TestDriftActivities(t *testing.T) {
 	}
 
 	acts := &activities.Drift{
-		Store: data.Store, Registry: reg,
+		Store: data.ingest.Store, Registry: reg,
 		Config: func(string) (config.Model, error) {
-			return config.Model{Name: "mon", Source: "mon", Clean: store.CleanConfig{Schema: monSchema}}, nil
+			return config.Model{Name: "mon", Source: "mon", Clean: clean.Config{Schema: monSchema}}, nil
 		},
 	}
 	env.RegisterActivity(acts)
@@ -168,7 +169,7 @@ func TestDriftActivities(t *testing.T) {
 	for _, b := range shifted.Breaches {
 		checks[b.Check] = true
 	}
-	if !checks[workflows.CheckScorePSI] || !checks[workflows.CheckAUCDrop] || !checks[workflows.CheckDriftedShare] {
+	if !checks[drift.CheckScorePSI] || !checks[drift.CheckAUCDrop] || !checks[drift.CheckDriftedShare] {
 		t.Errorf("shifted breaches: got %+v, want score_psi, drifted_share and auc_drop", shifted.Breaches)
 	}
 	if got := record(shifted); got != 1 {
@@ -179,7 +180,7 @@ func TestDriftActivities(t *testing.T) {
 		t.Errorf("re-recorded streak: got %d, want 1", got)
 	}
 	day5, _ := store.ParseDay(days[4])
-	stored, err := data.Store.DriftFeatures(ctx, "mon", day5)
+	stored, err := data.ingest.Store.DriftFeatures(ctx, "mon", day5)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,9 +24,9 @@ import (
 // landing/<source>/<yyyy-mm-dd>/*.csv.
 const LandingPrefix = "landing/"
 
-// Data holds the data-plane activities: listing landing files, ingesting
-// them into PostgreSQL and cleaning a day.
-type Data struct {
+// Ingest holds the ingest activities: listing a day's landing files and
+// copying each into PostgreSQL exactly once.
+type Ingest struct {
 	Store *store.Store
 	// MinIO and Bucket locate the landing files; MinIO may be nil when
 	// every file is a local path.
@@ -40,11 +40,9 @@ type Data struct {
 	// (usually the model schema's names); nil or an empty answer skips
 	// the check.
 	Columns func(source string) ([]string, error)
-	// CleanConfig returns the cleaning rules of a model.
-	CleanConfig func(model string) (store.CleanConfig, error)
 	// HeartbeatEvery is how many rows pass between heartbeats (default 10000).
 	HeartbeatEvery int64
-	// Metrics counts rows ingested and quarantined; nil counts nothing.
+	// Metrics counts rows ingested; nil counts nothing.
 	Metrics *metrics.Metrics
 }
 
@@ -55,18 +53,18 @@ func LandingDir(source, day string) string {
 
 // ListLanding returns the keys of the .csv files landed for source on day,
 // sorted.
-func (d *Data) ListLanding(ctx context.Context, source, day string) ([]string, error) {
+func (ig *Ingest) ListLanding(ctx context.Context, source, day string) ([]string, error) {
 	if _, err := store.ParseDay(day); err != nil {
 		return nil, invalidInput(err)
 	}
-	if d.MinIO == nil {
+	if ig.MinIO == nil {
 		return nil, temporal.NewNonRetryableApplicationError("list landing: no MinIO client configured", "InvalidInput", nil)
 	}
 	prefix := LandingDir(source, day)
 	var keys []string
-	for obj := range d.MinIO.ListObjects(ctx, d.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+	for obj := range ig.MinIO.ListObjects(ctx, ig.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if obj.Err != nil {
-			return nil, fmt.Errorf("list %s/%s: %w", d.Bucket, prefix, obj.Err)
+			return nil, fmt.Errorf("list %s/%s: %w", ig.Bucket, prefix, obj.Err)
 		}
 		if strings.HasSuffix(obj.Key, ".csv") {
 			keys = append(keys, obj.Key)
@@ -83,24 +81,24 @@ func (d *Data) ListLanding(ctx context.Context, source, day string) ([]string, e
 // transaction, so no partial copy survives. Malformed files fail with a
 // non-retryable "InvalidInput" error naming file, line and column; a file
 // whose content changed after it was ingested fails with "FileChanged".
-func (d *Data) IngestFile(ctx context.Context, in workflows.IngestInput) (workflows.IngestResult, error) {
+func (ig *Ingest) IngestFile(ctx context.Context, in workflows.IngestInput) (workflows.IngestResult, error) {
 	day, err := store.ParseDay(in.Day)
 	if err != nil {
 		return workflows.IngestResult{}, invalidInput(err)
 	}
 	var columns []string
-	if d.Columns != nil {
-		if columns, err = d.Columns(in.Source); err != nil {
+	if ig.Columns != nil {
+		if columns, err = ig.Columns(in.Source); err != nil {
 			return workflows.IngestResult{}, fmt.Errorf("columns of source %s: %w", in.Source, err)
 		}
 	}
-	body, name, err := d.open(ctx, in)
+	body, name, err := ig.open(ctx, in)
 	if err != nil {
 		return workflows.IngestResult{}, err
 	}
 	defer body.Close()
 
-	opt := store.IngestOptions{ProgressEvery: d.HeartbeatEvery}
+	opt := store.IngestOptions{ProgressEvery: ig.HeartbeatEvery}
 	if activity.IsActivity(ctx) {
 		log := activity.GetLogger(ctx)
 		var before int64
@@ -109,27 +107,27 @@ func (d *Data) IngestFile(ctx context.Context, in workflows.IngestInput) (workfl
 		}
 		opt.Progress = func(rows int64) { activity.RecordHeartbeat(ctx, rows) }
 	}
-	st, err := d.Store.IngestCSV(ctx, store.FileKey{Source: in.Source, Day: day, File: name}, body, columns, opt)
+	st, err := ig.Store.IngestCSV(ctx, store.FileKey{Source: in.Source, Day: day, File: name}, body, columns, opt)
 	if err != nil {
 		return workflows.IngestResult{}, classify(err)
 	}
-	if d.Metrics != nil && !st.AlreadyIngested {
-		d.Metrics.AddIngested(in.Source, st.Rows)
+	if ig.Metrics != nil && !st.AlreadyIngested {
+		ig.Metrics.AddIngested(in.Source, st.Rows)
 	}
 	return workflows.IngestResult{File: name, Rows: st.Rows, Bytes: st.Bytes, SHA256: st.SHA256, AlreadyIngested: st.AlreadyIngested}, nil
 }
 
 // open returns the file's content and its base name.
-func (d *Data) open(ctx context.Context, in workflows.IngestInput) (io.ReadCloser, string, error) {
+func (ig *Ingest) open(ctx context.Context, in workflows.IngestInput) (io.ReadCloser, string, error) {
 	if p, ok := strings.CutPrefix(in.Key, "file://"); ok || filepath.IsAbs(in.Key) {
 		if !ok {
 			p = in.Key
 		}
-		if d.LocalDir == "" {
+		if ig.LocalDir == "" {
 			return nil, "", invalidInput(fmt.Errorf("local file %s: local paths are not enabled on this worker", p))
 		}
-		if rel, err := filepath.Rel(d.LocalDir, filepath.Clean(p)); err != nil || !filepath.IsLocal(rel) {
-			return nil, "", invalidInput(fmt.Errorf("local file %s is not under %s", p, d.LocalDir))
+		if rel, err := filepath.Rel(ig.LocalDir, filepath.Clean(p)); err != nil || !filepath.IsLocal(rel) {
+			return nil, "", invalidInput(fmt.Errorf("local file %s is not under %s", p, ig.LocalDir))
 		}
 		f, err := os.Open(p)
 		if errors.Is(err, os.ErrNotExist) {
@@ -144,38 +142,19 @@ func (d *Data) open(ctx context.Context, in workflows.IngestInput) (io.ReadClose
 	if !strings.HasPrefix(in.Key, dir) || strings.Contains(strings.TrimPrefix(in.Key, dir), "/") {
 		return nil, "", invalidInput(fmt.Errorf("key %q is not a file directly under %s", in.Key, dir))
 	}
-	if d.MinIO == nil {
+	if ig.MinIO == nil {
 		return nil, "", temporal.NewNonRetryableApplicationError("ingest "+in.Key+": no MinIO client configured", "InvalidInput", nil)
 	}
-	obj, err := d.MinIO.GetObject(ctx, d.Bucket, in.Key, minio.GetObjectOptions{})
+	obj, err := ig.MinIO.GetObject(ctx, ig.Bucket, in.Key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, "", fmt.Errorf("get %s/%s: %w", d.Bucket, in.Key, err)
+		return nil, "", fmt.Errorf("get %s/%s: %w", ig.Bucket, in.Key, err)
 	}
 	if _, err := obj.Stat(); err != nil {
 		obj.Close()
 		if code := minio.ToErrorResponse(err).Code; code == "NoSuchKey" || code == "NoSuchBucket" {
-			return nil, "", invalidInput(fmt.Errorf("get %s/%s: %w", d.Bucket, in.Key, err))
+			return nil, "", invalidInput(fmt.Errorf("get %s/%s: %w", ig.Bucket, in.Key, err))
 		}
-		return nil, "", fmt.Errorf("get %s/%s: %w", d.Bucket, in.Key, err)
+		return nil, "", fmt.Errorf("get %s/%s: %w", ig.Bucket, in.Key, err)
 	}
 	return obj, path.Base(in.Key), nil
-}
-
-// invalidInput makes err a non-retryable "InvalidInput" application error.
-func invalidInput(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
-}
-
-// classify makes the store's errors about the input non-retryable and
-// leaves the rest (a lost connection, a timeout) to the retry policy.
-func classify(err error) error {
-	var ie *store.InputError
-	var ce *store.ChangedError
-	switch {
-	case errors.As(err, &ce):
-		return temporal.NewNonRetryableApplicationError(err.Error(), "FileChanged", err)
-	case errors.As(err, &ie), errors.Is(err, store.ErrBadConfig), errors.Is(err, store.ErrNoFiles):
-		return invalidInput(err)
-	}
-	return err
 }

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/promoflow/promoflow/activities"
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/schema"
 	"github.com/promoflow/promoflow/store"
@@ -48,9 +49,21 @@ func shopCSV(n int) string {
 	return b.String()
 }
 
-// newData returns the data activities on a fresh schema, reading local
-// files below dir.
-func newData(t *testing.T, dir string) *activities.Data {
+// dataSteps are the ingest and clean activities on one store.
+type dataSteps struct {
+	ingest *activities.Ingest
+	clean  *activities.Clean
+}
+
+// register puts both activity groups on env.
+func (d *dataSteps) register(env *testsuite.TestActivityEnvironment) {
+	env.RegisterActivity(d.ingest)
+	env.RegisterActivity(d.clean)
+}
+
+// newData returns the ingest and clean activities on a fresh schema,
+// reading local files below dir.
+func newData(t *testing.T, dir string) *dataSteps {
 	t.Helper()
 	ctx := context.Background()
 	s, err := store.Open(ctx, stacktest.PGURL(t))
@@ -61,17 +74,22 @@ func newData(t *testing.T, dir string) *activities.Data {
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &activities.Data{
-		Store:    s,
-		LocalDir: dir,
-		Columns:  func(string) ([]string, error) { return shopSchema.Names(), nil },
-		CleanConfig: func(model string) (store.CleanConfig, error) {
-			if model != "uplift" {
-				return store.CleanConfig{}, fmt.Errorf("unknown model %q", model)
-			}
-			return store.CleanConfig{Schema: shopSchema, MaxRowsPerCustomerDay: 5}, nil
+	return &dataSteps{
+		ingest: &activities.Ingest{
+			Store:          s,
+			LocalDir:       dir,
+			Columns:        func(string) ([]string, error) { return shopSchema.Names(), nil },
+			HeartbeatEvery: 1000,
 		},
-		HeartbeatEvery: 1000,
+		clean: &activities.Clean{
+			Store: s,
+			Config: func(model string) (clean.Config, error) {
+				if model != "uplift" {
+					return clean.Config{}, fmt.Errorf("unknown model %q", model)
+				}
+				return clean.Config{Schema: shopSchema, MaxRowsPerCustomerDay: 5}, nil
+			},
+		},
 	}
 }
 
@@ -85,7 +103,7 @@ func writeFile(t *testing.T, dir, name, data string) string {
 }
 
 // ingest runs IngestFile and fails the test on an error.
-func ingest(t *testing.T, env *testsuite.TestActivityEnvironment, d *activities.Data, in workflows.IngestInput) workflows.IngestResult {
+func ingest(t *testing.T, env *testsuite.TestActivityEnvironment, d *activities.Ingest, in workflows.IngestInput) workflows.IngestResult {
 	t.Helper()
 	v, err := env.ExecuteActivity(d.IngestFile, in)
 	if err != nil {
@@ -105,7 +123,7 @@ func TestIngestAndCleanLocalFile(t *testing.T) {
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(d)
+	d.register(env)
 	var beats []int64
 	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
 		var n int64
@@ -113,7 +131,7 @@ func TestIngestAndCleanLocalFile(t *testing.T) {
 			beats = append(beats, n)
 		}
 	})
-	r := ingest(t, env, d, workflows.IngestInput{Source: "shop", Day: day, Key: path})
+	r := ingest(t, env, d.ingest, workflows.IngestInput{Source: "shop", Day: day, Key: path})
 	if r.File != "orders.csv" || r.Rows != 4500 || r.AlreadyIngested || len(r.SHA256) != 64 {
 		t.Errorf("ingest = %+v, want orders.csv, 4500 rows, a sha256", r)
 	}
@@ -124,12 +142,12 @@ func TestIngestAndCleanLocalFile(t *testing.T) {
 
 	// A retried activity whose previous attempt heartbeated mid-file.
 	env.SetHeartbeatDetails(int64(3000))
-	again := ingest(t, env, d, workflows.IngestInput{Source: "shop", Day: day, Key: "file://" + path})
+	again := ingest(t, env, d.ingest, workflows.IngestInput{Source: "shop", Day: day, Key: "file://" + path})
 	if !again.AlreadyIngested || again.Rows != 4500 {
 		t.Errorf("second ingest = %+v, want already ingested with 4500 rows", again)
 	}
 
-	v, err := env.ExecuteActivity(d.CleanDay, workflows.CleanInput{Model: "uplift", Source: "shop", Day: day})
+	v, err := env.ExecuteActivity(d.clean.CleanDay, workflows.CleanInput{Model: "uplift", Source: "shop", Day: day})
 	if err != nil {
 		t.Fatalf("CleanDay: %v", err)
 	}
@@ -157,7 +175,7 @@ func TestIngestBadFilesAreNonRetryable(t *testing.T) {
 	d := newData(t, dir)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(d)
+	d.register(env)
 	tests := []struct {
 		name, data, wantType, wantMsg string
 	}{
@@ -170,7 +188,7 @@ func TestIngestBadFilesAreNonRetryable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, dir, tt.name, tt.data)
-			_, err := env.ExecuteActivity(d.IngestFile, workflows.IngestInput{Source: "shop", Day: day, Key: path})
+			_, err := env.ExecuteActivity(d.ingest.IngestFile, workflows.IngestInput{Source: "shop", Day: day, Key: path})
 			ae := appError(t, err)
 			if ae.Type() != tt.wantType || !ae.NonRetryable() {
 				t.Errorf("error type %q non-retryable %v, want %q non-retryable", ae.Type(), ae.NonRetryable(), tt.wantType)
@@ -180,16 +198,16 @@ func TestIngestBadFilesAreNonRetryable(t *testing.T) {
 			}
 		})
 	}
-	st, err := d.Store.Status(context.Background(), "", 0)
+	st, err := d.ingest.Store.Status(context.Background(), "", 0)
 	if err != nil || len(st) != 0 {
 		t.Errorf("after bad files status = %+v, %v; want nothing ingested", st, err)
 	}
 
 	// The same key with other content.
 	path := writeFile(t, dir, "changed.csv", shopCSV(10))
-	ingest(t, env, d, workflows.IngestInput{Source: "shop", Day: day, Key: path})
+	ingest(t, env, d.ingest, workflows.IngestInput{Source: "shop", Day: day, Key: path})
 	writeFile(t, dir, "changed.csv", shopCSV(11))
-	_, err = env.ExecuteActivity(d.IngestFile, workflows.IngestInput{Source: "shop", Day: day, Key: path})
+	_, err = env.ExecuteActivity(d.ingest.IngestFile, workflows.IngestInput{Source: "shop", Day: day, Key: path})
 	if ae := appError(t, err); ae.Type() != "FileChanged" || !ae.NonRetryable() {
 		t.Errorf("changed file: type %q non-retryable %v, want FileChanged non-retryable", ae.Type(), ae.NonRetryable())
 	}
@@ -200,7 +218,7 @@ func TestIngestRefusesBadKeys(t *testing.T) {
 	d := newData(t, dir)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(d)
+	d.register(env)
 	for _, in := range []workflows.IngestInput{
 		{Source: "shop", Day: day, Key: "/etc/passwd"},
 		{Source: "shop", Day: day, Key: filepath.Join(dir, "..", "x.csv")},
@@ -208,12 +226,12 @@ func TestIngestRefusesBadKeys(t *testing.T) {
 		{Source: "shop", Day: day, Key: filepath.Join(dir, "missing.csv")},
 		{Source: "shop", Day: day, Key: "landing/other/" + day + "/x.csv"},
 	} {
-		_, err := env.ExecuteActivity(d.IngestFile, in)
+		_, err := env.ExecuteActivity(d.ingest.IngestFile, in)
 		if ae := appError(t, err); ae.Type() != "InvalidInput" || !ae.NonRetryable() {
 			t.Errorf("%+v: type %q non-retryable %v, want InvalidInput non-retryable", in, ae.Type(), ae.NonRetryable())
 		}
 	}
-	_, err := env.ExecuteActivity(d.CleanDay, workflows.CleanInput{Model: "uplift", Source: "shop", Day: day})
+	_, err := env.ExecuteActivity(d.clean.CleanDay, workflows.CleanInput{Model: "uplift", Source: "shop", Day: day})
 	if ae := appError(t, err); ae.Type() != "NoData" || !ae.NonRetryable() {
 		t.Errorf("clean without files: type %q, want NoData non-retryable", ae.Type())
 	}
@@ -223,7 +241,7 @@ func TestIngestFromMinIO(t *testing.T) {
 	mc := stacktest.MinIO(t)
 	bucket := stacktest.Bucket(t, mc)
 	d := newData(t, "")
-	d.MinIO, d.Bucket = mc, bucket
+	d.ingest.MinIO, d.ingest.Bucket = mc, bucket
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	put := func(key, data string) {
@@ -240,8 +258,8 @@ func TestIngestFromMinIO(t *testing.T) {
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(d)
-	v, err := env.ExecuteActivity(d.ListLanding, "shop", day)
+	d.register(env)
+	v, err := env.ExecuteActivity(d.ingest.ListLanding, "shop", day)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,15 +270,15 @@ func TestIngestFromMinIO(t *testing.T) {
 	if want := []string{dir + "a.csv", dir + "b.csv", dir + "bad.csv"}; fmt.Sprint(keys) != fmt.Sprint(want) {
 		t.Errorf("landing = %v, want %v", keys, want)
 	}
-	r := ingest(t, env, d, workflows.IngestInput{Source: "shop", Day: day, Key: dir + "a.csv"})
+	r := ingest(t, env, d.ingest, workflows.IngestInput{Source: "shop", Day: day, Key: dir + "a.csv"})
 	if r.Rows != 30 || r.File != "a.csv" {
 		t.Errorf("ingest a.csv = %+v, want 30 rows", r)
 	}
-	_, err = env.ExecuteActivity(d.IngestFile, workflows.IngestInput{Source: "shop", Day: day, Key: dir + "bad.csv"})
+	_, err = env.ExecuteActivity(d.ingest.IngestFile, workflows.IngestInput{Source: "shop", Day: day, Key: dir + "bad.csv"})
 	if ae := appError(t, err); ae.Type() != "InvalidInput" || !strings.Contains(err.Error(), "bad.csv: line 3, column 3") {
 		t.Errorf("bad.csv: %v (type %q), want InvalidInput at line 3, column 3", err, ae.Type())
 	}
-	_, err = env.ExecuteActivity(d.IngestFile, workflows.IngestInput{Source: "shop", Day: day, Key: dir + "gone.csv"})
+	_, err = env.ExecuteActivity(d.ingest.IngestFile, workflows.IngestInput{Source: "shop", Day: day, Key: dir + "gone.csv"})
 	if ae := appError(t, err); ae.Type() != "InvalidInput" || !ae.NonRetryable() {
 		t.Errorf("missing object: type %q, want InvalidInput", ae.Type())
 	}

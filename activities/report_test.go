@@ -9,10 +9,10 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/promoflow/promoflow/activities"
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/config"
 	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/registry"
-	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/synth"
 	"github.com/promoflow/promoflow/workflows"
 )
@@ -33,13 +33,18 @@ func TestWriteReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := newData(t, dataDir)
-	data.Columns = func(string) ([]string, error) { return cfg.Clean.Schema.Names(), nil }
-	data.CleanConfig = func(string) (store.CleanConfig, error) { return cfg.Clean, nil }
+	data.ingest.Columns = func(string) ([]string, error) { return cfg.Clean.Schema.Names(), nil }
+	data.clean.Config = func(string) (clean.Config, error) { return cfg.Clean, nil }
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(data)
-	models := &activities.Models{Store: data.Store, Registry: reg, CodeVersion: "test", Config: cfgOf}
-	env.RegisterActivity(models)
+	data.register(env)
+	st := data.ingest.Store
+	train := &activities.Train{Store: st, Registry: reg, CodeVersion: "test", Config: cfgOf}
+	validate := &activities.Validate{Store: st, Registry: reg, Config: cfgOf}
+	reports := &activities.Reports{Store: st, Registry: reg, Config: cfgOf}
+	for _, a := range []any{train, validate, reports} {
+		env.RegisterActivity(a)
+	}
 
 	files, err := synth.WriteDays(dataDir, synth.Config{Rows: 4000, Seed: 5, Days: 2})
 	if err != nil {
@@ -48,12 +53,12 @@ func TestWriteReport(t *testing.T) {
 	var day string
 	for _, f := range files {
 		day = filepath.Base(filepath.Dir(f))
-		ingest(t, env, data, workflows.IngestInput{Source: model, Day: day, Key: f})
-		if _, err := env.ExecuteActivity(data.CleanDay, workflows.CleanInput{Model: model, Source: model, Day: day}); err != nil {
+		ingest(t, env, data.ingest, workflows.IngestInput{Source: model, Day: day, Key: f})
+		if _, err := env.ExecuteActivity(data.clean.CleanDay, workflows.CleanInput{Model: model, Source: model, Day: day}); err != nil {
 			t.Fatalf("CleanDay %s: %v", day, err)
 		}
 	}
-	val, err := env.ExecuteActivity(models.TrainModel, workflows.TrainInput{Model: model, Source: model, Day: day, WorkflowID: "report-test", RunID: "r1"})
+	val, err := env.ExecuteActivity(train.TrainModel, workflows.TrainInput{Model: model, Source: model, Day: day, WorkflowID: "report-test", RunID: "r1"})
 	if err != nil {
 		t.Fatalf("TrainModel: %v", err)
 	}
@@ -61,13 +66,13 @@ func TestWriteReport(t *testing.T) {
 	if err := val.Get(&tr); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.ExecuteActivity(models.ValidateModel, workflows.ValidateInput{Model: model, Version: tr.Version, Day: day}); err != nil {
+	if _, err := env.ExecuteActivity(validate.ValidateModel, workflows.ValidateInput{Model: model, Version: tr.Version, Day: day}); err != nil {
 		t.Fatalf("ValidateModel: %v", err)
 	}
 
 	write := func() workflows.ReportResult {
 		t.Helper()
-		val, err := env.ExecuteActivity(models.WriteReport, workflows.ReportInput{Model: model, Version: tr.Version})
+		val, err := env.ExecuteActivity(reports.WriteReport, workflows.ReportInput{Model: model, Version: tr.Version})
 		if err != nil {
 			t.Fatalf("WriteReport: %v", err)
 		}
@@ -92,7 +97,7 @@ func TestWriteReport(t *testing.T) {
 			t.Errorf("report lacks %q", s)
 		}
 	}
-	if _, err := env.ExecuteActivity(models.WriteReport, workflows.ReportInput{Model: model, Version: 99}); err == nil {
+	if _, err := env.ExecuteActivity(reports.WriteReport, workflows.ReportInput{Model: model, Version: 99}); err == nil {
 		t.Error("WriteReport of a missing version: no error")
 	}
 }

@@ -41,15 +41,6 @@ type Reproduction struct {
 	Differences []string `json:"differences,omitempty"`
 }
 
-// recordedConfig is the training configuration TrainModel records in the
-// manifest.
-type recordedConfig struct {
-	Train  config.Train      `json:"train"`
-	Window int               `json:"window_days"`
-	Hold   float64           `json:"holdout_fraction"`
-	Clean  store.CleanConfig `json:"clean"`
-}
-
 // Reproduce retrains version of model from its manifest: the clean rows of
 // the recorded data window of source, split into training rows and holdout
 // by the recorded fraction, trained with the recorded configuration and
@@ -64,7 +55,7 @@ func Reproduce(ctx context.Context, st *store.Store, reg *registry.Registry, sou
 	if err != nil {
 		return nil, fmt.Errorf("reproduce %s v%d: decode model: %w", model, version, err)
 	}
-	var rc recordedConfig
+	var rc config.Record
 	if err := json.Unmarshal(man.Config, &rc); err != nil {
 		return nil, fmt.Errorf("reproduce %s v%d: recorded config: %w", model, version, err)
 	}
@@ -87,8 +78,8 @@ func Reproduce(ctx context.Context, st *store.Store, reg *registry.Registry, sou
 	}
 	r.DataChanged = r.RecordedData != r.ReloadedData
 	r.CodeChanged = r.RecordedCode != r.RunningCode
-	train, _ := splitHoldout(tbl, rc.Hold)
-	cfg := config.Model{Name: model, Source: source, WindowDays: rc.Window, HoldoutFraction: rc.Hold, Clean: rc.Clean, Train: rc.Train}
+	train, _ := learn.SplitHoldout(tbl, rc.Hold)
+	cfg := rc.Model(model, source)
 	retrained, err := learn.Train(train, cfg.Schema(), cfg.TrainConfig())
 	if err != nil {
 		return nil, fmt.Errorf("reproduce %s v%d: train: %w", model, version, err)

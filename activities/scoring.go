@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/promoflow/promoflow/registry"
-	"github.com/promoflow/promoflow/serve"
+	"github.com/promoflow/promoflow/score"
 	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/workflows"
 )
@@ -32,14 +32,14 @@ func (s *Scoring) ScorePartition(ctx context.Context, in workflows.ScorePartitio
 		return workflows.PartitionResult{}, invalidInput(fmt.Errorf("partition %d of %d: %w", in.Partition, in.Partitions, store.ErrBadPartition))
 	}
 	activity.RecordHeartbeat(ctx, in.Partition)
-	res, err := serve.BatchScore(ctx, s.Registry, s.Store, serve.BatchRequest{
+	res, err := score.Batch(ctx, s.Registry, s.Store, score.BatchRequest{
 		Model: in.Model, Version: in.Version, Source: in.Source, Day: day, Partition: in.Partition, Partitions: in.Partitions,
 	})
 	if err != nil {
 		var ie *registry.IntegrityError
 		var ve *registry.ValidationError
 		if errors.As(err, &ie) || errors.As(err, &ve) || errors.Is(err, registry.ErrNotFound) ||
-			errors.Is(err, serve.ErrNoIDColumn) || errors.Is(err, store.ErrNoCleanData) {
+			errors.Is(err, score.ErrNoIDColumn) || errors.Is(err, store.ErrNoCleanData) {
 			return workflows.PartitionResult{}, invalidInput(err)
 		}
 		return workflows.PartitionResult{}, classify(err)

@@ -14,11 +14,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/promoflow/promoflow/clean"
+	"github.com/promoflow/promoflow/drift"
 	"github.com/promoflow/promoflow/gate"
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/schema"
-	"github.com/promoflow/promoflow/store"
-	"github.com/promoflow/promoflow/workflows"
 )
 
 // Model is one model's configuration.
@@ -30,14 +30,14 @@ type Model struct {
 	WindowDays int `yaml:"window_days"`
 	// HoldoutFraction of rows (chosen by a stable hash of the row, so the
 	// same rows every day) never trains and judges the gate.
-	HoldoutFraction float64           `yaml:"holdout_fraction"`
-	Clean           store.CleanConfig `yaml:"clean"`
-	Train           Train             `yaml:"train"`
-	Gate            gate.Limits       `yaml:"gate"`
-	Approval        Approval          `yaml:"approval"`
+	HoldoutFraction float64      `yaml:"holdout_fraction"`
+	Clean           clean.Config `yaml:"clean"`
+	Train           Train        `yaml:"train"`
+	Gate            gate.Limits  `yaml:"gate"`
+	Approval        Approval     `yaml:"approval"`
 	// Monitor holds the drift limits and when drift or decay rolls
-	// production back; unset fields keep workflows.DefaultMonitorLimits.
-	Monitor workflows.MonitorLimits `yaml:"monitor"`
+	// production back; unset fields keep drift.DefaultMonitorLimits.
+	Monitor drift.MonitorLimits `yaml:"monitor"`
 }
 
 // Train holds the training settings and the grid searched on validation.
@@ -73,7 +73,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // Parse reads a model's YAML configuration and fills defaults. Unknown keys
 // are errors, so a misspelt limit does not silently fall back to a default.
 func Parse(data []byte, file string) (Model, error) {
-	m := Model{Monitor: workflows.DefaultMonitorLimits()}
+	m := Model{Monitor: drift.DefaultMonitorLimits()}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&m); err != nil {
@@ -134,6 +134,27 @@ func (m Model) TrainConfig() learn.TrainConfig {
 		cfg.ClassWeights = append(cfg.ClassWeights, learn.ClassWeight{Balanced: b})
 	}
 	return cfg
+}
+
+// Record is the part of a model's configuration that determines a
+// trained version: TrainModel records it in the version's manifest (its
+// JSON is part of the training key, so its shape must not change) and
+// Reproduce trains with it again.
+type Record struct {
+	Train  Train        `json:"train"`
+	Window int          `json:"window_days"`
+	Hold   float64      `json:"holdout_fraction"`
+	Clean  clean.Config `json:"clean"`
+}
+
+// Record returns what a version trained with m records.
+func (m Model) Record() Record {
+	return Record{Train: m.Train, Window: m.WindowDays, Hold: m.HoldoutFraction, Clean: m.Clean}
+}
+
+// Model returns the configuration of model, fed by source, that r records.
+func (r Record) Model(model, source string) Model {
+	return Model{Name: model, Source: source, WindowDays: r.Window, HoldoutFraction: r.Hold, Clean: r.Clean, Train: r.Train}
 }
 
 // validate checks the training settings against the schema: the metric

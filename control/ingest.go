@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/store"
 )
 
@@ -18,7 +19,7 @@ type LocalIngest struct {
 	Files []string
 	// Clean holds the schema the files' header must match and the
 	// cleaning rules of the day.
-	Clean store.CleanConfig
+	Clean clean.Config
 }
 
 // IngestLocal ingests each file exactly once (a file ingested before is

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/schema"
 	"github.com/promoflow/promoflow/store"
@@ -29,7 +30,7 @@ func TestIngestLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	lo, hi := 0.0, 120.0
-	clean := store.CleanConfig{Schema: schema.Schema{Columns: []schema.Column{
+	clean := clean.Config{Schema: schema.Schema{Columns: []schema.Column{
 		{Name: "customer_id", Kind: schema.ID},
 		{Name: "age", Kind: schema.Numeric, Min: &lo, Max: &hi},
 		{Name: "converted", Kind: schema.Target},

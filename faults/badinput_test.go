@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/promoflow/promoflow/activities"
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/config"
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
@@ -136,11 +137,11 @@ func TestBadCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &activities.Data{
+	d := &activities.Ingest{
 		Store: e.store, LocalDir: dir,
-		Columns:     func(string) ([]string, error) { return m.Schema().Names(), nil },
-		CleanConfig: func(string) (store.CleanConfig, error) { return m.Clean, nil },
+		Columns: func(string) ([]string, error) { return m.Schema().Names(), nil },
 	}
+	cl := &activities.Clean{Store: e.store, Config: func(string) (clean.Config, error) { return m.Clean, nil }}
 	cleanYAML := filepath.Join(dir, "clean.json")
 	cj, err := json.Marshal(m.Clean)
 	if err != nil {
@@ -173,7 +174,7 @@ func TestBadCSV(t *testing.T) {
 		case c.rows >= 0 && err != nil:
 			t.Errorf("%s: %v, want %d rows ingested", c.name, err, c.rows)
 		case c.rows >= 0:
-			cr, err := d.CleanDay(ctx, workflows.CleanInput{Model: e.model, Source: e.model, Day: day})
+			cr, err := cl.CleanDay(ctx, workflows.CleanInput{Model: e.model, Source: e.model, Day: day})
 			if err != nil {
 				t.Errorf("%s: clean: %v", c.name, err)
 				break

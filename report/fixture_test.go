@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/dataset"
 	"github.com/promoflow/promoflow/drift"
 	"github.com/promoflow/promoflow/gate"
@@ -52,7 +53,7 @@ func fixtureTraining(t *testing.T, model string) Training {
 		}, DisabledArms: []string{"Mens E-Mail"}},
 		Days: []store.DayStatus{
 			{Source: "shop", Day: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), Files: 1, Rows: 1600, Cleaned: true, Clean: 1500, Quarantined: 100,
-				ByRule: map[store.Rule]int64{"range": 60, "required": 40}},
+				ByRule: map[clean.Rule]int64{"range": 60, "required": 40}},
 			{Source: "shop", Day: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Files: 1, Rows: 1500, Cleaned: true, Clean: 1500},
 			{Source: "shop", Day: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC), Files: 2, Rows: 1500},
 		},

@@ -1,14 +1,14 @@
 // Package serve is promoflow's scoring service: an HTTP JSON API that
 // scores customers with the version behind a model's `production` alias,
 // allocates offers within a budget, and logs what it scored for drift
-// monitoring. It also holds batch scoring of a day's clean customers.
+// monitoring. Batch scoring of a day's clean customers is package score.
 //
 // # Following production
 //
 // Each served model sits behind an atomic.Pointer to an immutable loaded
 // version. Run polls the alias object every Poll; when it names another
 // version, that version is loaded and its checksums verified
-// (LoadVersion) before one atomic store swaps it in. A request reads the
+// (score.LoadVersion) before one atomic store swaps it in. A request reads the
 // pointer once and scores every customer with that version, whose number it
 // returns, so no request fails or mixes versions during a swap. A version
 // that fails to load or verify is never swapped in; the old one keeps
@@ -16,7 +16,7 @@
 //
 // # Disabled arms
 //
-// LoadVersion drops the uplift arms a version's gate verdict
+// score.LoadVersion drops the uplift arms a version's gate verdict
 // (verdict.json) disabled under `gate.arms: any`: they are absent from
 // every uplift map, refused by /v1/allocate and listed as disabled_arms
 // in GET /v1/models, and batch scoring never scores them.
@@ -75,6 +75,7 @@ import (
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/schema"
+	"github.com/promoflow/promoflow/score"
 	"github.com/promoflow/promoflow/store"
 )
 
@@ -156,7 +157,7 @@ type loaded struct {
 	disabled []string        // uplift arms the gate disabled, sorted
 }
 
-// newLoaded wraps a version as LoadVersion returns it: m without the
+// newLoaded wraps a version as score.LoadVersion returns it: m without the
 // disabled arms.
 func newLoaded(name string, version int, m *learn.Model, disabled []string, at time.Time) *loaded {
 	l := &loaded{name: name, version: version, model: m, loadedAt: at, columns: map[string]bool{}, disabled: disabled}
@@ -321,7 +322,7 @@ func (s *Server) refresh(ctx context.Context, model string) (int, error) {
 	if cur != nil && cur.version == v {
 		return v, nil
 	}
-	m, disabled, err := LoadVersion(ctx, s.cfg.Registry, model, v)
+	m, disabled, err := score.LoadVersion(ctx, s.cfg.Registry, model, v)
 	if err != nil {
 		s.metrics.pollErrors.WithLabelValues(model).Inc()
 		return curVersion(cur), err

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/promoflow/promoflow/gate"
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
+	"github.com/promoflow/promoflow/score"
 	"github.com/promoflow/promoflow/synth"
 )
 
@@ -39,59 +39,6 @@ func armNames(m *learn.Model) []string {
 	return out
 }
 
-func TestWithoutArms(t *testing.T) {
-	m := trainUplift(t)
-	all := armNames(m)
-	if len(all) < 2 {
-		t.Fatalf("fixture model has arms %q, want at least two", all)
-	}
-	tests := []struct {
-		name        string
-		off         []string
-		wantArms    []string
-		wantRemoved []string
-	}{
-		{"no verdict", nil, all, nil},
-		{"one arm off", []string{all[0]}, all[1:], all[:1]},
-		{"every arm off", all, nil, slices.Sorted(slices.Values(all))},
-		{"an arm the model lacks", []string{"Kids E-Mail"}, all, nil},
-	}
-	row := rawRow(customer("c1", 3))
-	full, err := m.Score(row)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, removed := withoutArms(m, tt.off)
-			if gotArms := armNames(got); !slices.Equal(gotArms, tt.wantArms) || !slices.Equal(removed, tt.wantRemoved) {
-				t.Errorf("withoutArms(%q) = arms %q, removed %q; want %q, removed %q", tt.off, gotArms, removed, tt.wantArms, tt.wantRemoved)
-			}
-			if !slices.Equal(armNames(m), all) {
-				t.Errorf("withoutArms changed the loaded model: arms %q", armNames(m))
-			}
-			sc, err := got.Score(row)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sc.Propensity != full.Propensity {
-				t.Errorf("propensity %g, want %g", sc.Propensity, full.Propensity)
-			}
-			var offered []string
-			for arm, u := range sc.Uplift {
-				offered = append(offered, arm)
-				if u != full.Uplift[arm] {
-					t.Errorf("arm %s: uplift %g, want %g", arm, u, full.Uplift[arm])
-				}
-			}
-			sort.Strings(offered)
-			if want := slices.Sorted(slices.Values(tt.wantArms)); !slices.Equal(offered, want) {
-				t.Errorf("scored arms %q, want %q", offered, want)
-			}
-		})
-	}
-}
-
 // serveLoaded serves m as version 7 of modelName with the arms in off
 // disabled, without a registry behind it.
 func serveLoaded(t *testing.T, m *learn.Model, off []string) *httptest.Server {
@@ -101,7 +48,7 @@ func serveLoaded(t *testing.T, m *learn.Model, off []string) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	served, disabled := withoutArms(m, off)
+	served, disabled := score.WithoutArms(m, off)
 	srv.models[modelName].Store(newLoaded(modelName, 7, served, disabled, time.Now()))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
@@ -206,36 +153,20 @@ func TestDisabledArmsNeverOffered(t *testing.T) {
 	}
 }
 
-// TestLoadVersionReadsVerdict stores a verdict disabling an arm with a
-// version and checks that LoadVersion, the server following production
-// and so every scoring path drop it, while a version without a verdict
-// keeps every arm.
-func TestLoadVersionReadsVerdict(t *testing.T) {
+// TestServerDropsDisabledArms stores a verdict disabling an arm with a
+// version and checks that the server following production never offers
+// it (score.LoadVersion drops it).
+func TestServerDropsDisabledArms(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	all := armNames(f.models[f.v2])
-	off := all[0]
-	v := gate.Verdict{Model: modelName, Version: f.v2, Pass: true, DisabledArms: []string{off},
-		Checks: []gate.Check{{Name: "qini_positive[" + off + "]", Arm: off, Op: ">"}}}
-	data, err := json.Marshal(v)
+	off := armNames(f.models[f.v2])[0]
+	data, err := json.Marshal(gate.Verdict{Model: modelName, Version: f.v2, Pass: true, DisabledArms: []string{off}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := f.reg.AddArtifact(ctx, modelName, f.v2, registry.VerdictArtifact, data); err != nil {
 		t.Fatal(err)
 	}
-	m, disabled, err := LoadVersion(ctx, f.reg, modelName, f.v2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(disabled, []string{off}) || slices.Contains(armNames(m), off) {
-		t.Errorf("LoadVersion v%d = arms %q, disabled %q; want %s dropped", f.v2, armNames(m), disabled, off)
-	}
-	m, disabled, err = LoadVersion(ctx, f.reg, modelName, f.v1)
-	if err != nil || disabled != nil || !slices.Equal(armNames(m), armNames(f.models[f.v1])) {
-		t.Errorf("LoadVersion v%d without verdict = arms %q, disabled %q, %v; want every arm", f.v1, armNames(m), disabled, err)
-	}
-
 	f.promote(t, f.v2)
 	_, hs, _ := start(t, Config{Registry: f.reg})
 	body, _ := json.Marshal(map[string]any{"customers": []any{customer("c1", 1)}})

@@ -8,83 +8,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/dataset"
 	"github.com/promoflow/promoflow/schema"
 )
-
-// Rule names the cleaning rule that quarantined a row.
-type Rule string
-
-// The cleaning rules, in the order they are tried: a row is quarantined by
-// the first one that fails.
-const (
-	RuleType      Rule = "type"      // not a number, or a flag other than 0/1
-	RuleNaN       Rule = "nan"       // NaN or ±Inf
-	RuleRequired  Rule = "required"  // a required column (or the customer id) is empty
-	RuleRange     Rule = "range"     // outside the column's Min/Max
-	RuleLevel     Rule = "level"     // not one of the column's Levels
-	RuleScalper   Rule = "scalper"   // over a configured limit: a column value or rows per customer and day
-	RuleDuplicate Rule = "duplicate" // a second row of the same customer on the same day
-)
-
-// Rules lists every rule in the order they are tried.
-var Rules = []Rule{RuleType, RuleNaN, RuleRequired, RuleRange, RuleLevel, RuleScalper, RuleDuplicate}
-
-// Limit is a scalper rule on one column: a value above Max (say, orders or
-// redemptions of one customer in a day) quarantines the row.
-type Limit struct {
-	Column string  `json:"column" yaml:"column"`
-	Max    float64 `json:"max" yaml:"max"`
-}
-
-// CleanConfig is what a day's rows are checked against.
-type CleanConfig struct {
-	// Schema declares the columns, their kinds, Required, Min/Max and Levels.
-	Schema schema.Schema `json:"schema" yaml:"schema"`
-	// CustomerColumn keys duplicates and per-customer limits; empty means
-	// the schema's id column.
-	CustomerColumn string `json:"customer_column" yaml:"customer_column"`
-	// MaxRowsPerCustomerDay, when positive, quarantines every row of a
-	// customer with more rows than this in one day as a scalper; below it,
-	// rows after the customer's first clean row are duplicates.
-	MaxRowsPerCustomerDay int `json:"max_rows_per_customer_day" yaml:"max_rows_per_customer_day"`
-	// Limits are per-column scalper limits.
-	Limits []Limit `json:"limits,omitempty" yaml:"limits,omitempty"`
-}
-
-// ErrBadConfig marks a CleanConfig that cannot be applied.
-var ErrBadConfig = errors.New("bad clean config")
-
-// customerColumn resolves and checks the configuration.
-func (c CleanConfig) customerColumn() (string, error) {
-	if err := c.Schema.Validate(); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrBadConfig, err)
-	}
-	name := c.CustomerColumn
-	if name == "" {
-		ids := c.Schema.OfKind(schema.ID)
-		if len(ids) == 0 {
-			return "", fmt.Errorf("%w: no customer column and the schema has no id column", ErrBadConfig)
-		}
-		name = ids[0].Name
-	}
-	if _, ok := c.Schema.Lookup(name); !ok {
-		return "", fmt.Errorf("%w: customer column %q is not in the schema", ErrBadConfig, name)
-	}
-	for _, l := range c.Limits {
-		if _, ok := c.Schema.Lookup(l.Column); !ok {
-			return "", fmt.Errorf("%w: limit on %q: not in the schema", ErrBadConfig, l.Column)
-		}
-	}
-	return name, nil
-}
 
 // ErrNoFiles is returned by Clean for a day with no ingested file.
 var ErrNoFiles = errors.New("no file ingested for this source and day")
@@ -97,7 +29,7 @@ type CleanResult struct {
 	Clean       int64
 	Quarantined int64
 	// ByRule counts quarantined rows per rule.
-	ByRule map[Rule]int64
+	ByRule map[clean.Rule]int64
 	// Skipped is true when the same files were already cleaned with the
 	// same configuration, and nothing was rewritten.
 	Skipped  bool
@@ -106,25 +38,12 @@ type CleanResult struct {
 
 // DQSummary is the data-quality summary stored per source and day.
 type DQSummary struct {
-	RowsIn      int64            `json:"rows_in"`
-	Clean       int64            `json:"clean"`
-	Quarantined int64            `json:"quarantined"`
-	ByRule      map[Rule]int64   `json:"by_rule"`
-	Columns     []ColumnSummary  `json:"columns"`
-	Files       map[string]int64 `json:"files"`
-}
-
-// ColumnSummary describes one column of a day: its empty values among all
-// rows in, and for numeric and flag columns min, max and mean over the
-// clean rows.
-type ColumnSummary struct {
-	Name      string   `json:"name"`
-	Nulls     int64    `json:"nulls"`
-	NullShare float64  `json:"null_share"`
-	Count     int64    `json:"count,omitempty"`
-	Min       *float64 `json:"min,omitempty"`
-	Max       *float64 `json:"max,omitempty"`
-	Mean      *float64 `json:"mean,omitempty"`
+	RowsIn      int64                 `json:"rows_in"`
+	Clean       int64                 `json:"clean"`
+	Quarantined int64                 `json:"quarantined"`
+	ByRule      map[clean.Rule]int64  `json:"by_rule"`
+	Columns     []clean.ColumnSummary `json:"columns"`
+	Files       map[string]int64      `json:"files"`
 }
 
 // cleanFile is one ingested file of the day being cleaned.
@@ -141,10 +60,19 @@ type cleanFile struct {
 type quarantined struct {
 	file   string
 	line   int32
-	rule   Rule
-	col    string
-	detail string
+	reason clean.Reason
 	raw    string
+}
+
+// cleanRun is what one Clean call works on.
+type cleanRun struct {
+	source    string
+	day       time.Time
+	cfg       clean.Config
+	custCol   string
+	configSHA string
+	progress  func(rows int64)
+	start     time.Time
 }
 
 // Clean checks every raw row of (source, day) against cfg and rewrites the
@@ -154,13 +82,13 @@ type quarantined struct {
 // configuration is a no-op; after a new file arrives it rewrites the day.
 // progress, when not nil, is called with the rows checked so far every
 // 10000 rows.
-func (s *Store) Clean(ctx context.Context, source string, day time.Time, cfg CleanConfig, progress func(rows int64)) (CleanResult, error) {
+func (s *Store) Clean(ctx context.Context, source string, day time.Time, cfg clean.Config, progress func(rows int64)) (CleanResult, error) {
 	day = dayOf(day)
-	start := time.Now()
-	res := CleanResult{Source: source, Day: day, ByRule: map[Rule]int64{}}
+	run := &cleanRun{source: source, day: day, cfg: cfg, progress: progress, start: time.Now()}
+	res := CleanResult{Source: source, Day: day, ByRule: map[clean.Rule]int64{}}
 	what := source + "/" + day.Format(time.DateOnly)
-	custCol, err := cfg.customerColumn()
-	if err != nil {
+	var err error
+	if run.custCol, err = cfg.Customer(); err != nil {
 		return res, fmt.Errorf("clean %s: %w", what, err)
 	}
 	cfgJSON, err := json.Marshal(cfg)
@@ -168,81 +96,113 @@ func (s *Store) Clean(ctx context.Context, source string, day time.Time, cfg Cle
 		return res, fmt.Errorf("clean %s: encode config: %w", what, err)
 	}
 	cfgSum := sha256.Sum256(cfgJSON)
-	configSHA := hex.EncodeToString(cfgSum[:])
-
+	run.configSHA = hex.EncodeToString(cfgSum[:])
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "promoflow.clean."+what); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
-		files, inputsSHA, err := dayFiles(ctx, tx, source, day, cfg.Schema, custCol)
-		if err != nil {
-			return err
-		}
-		var prevInputs, prevConfig string
-		err = tx.QueryRow(ctx, `SELECT inputs_sha256, config_sha256, rows_in, clean, quarantined FROM clean_runs WHERE source = $1 AND day = $2`,
-			source, day).Scan(&prevInputs, &prevConfig, &res.RowsIn, &res.Clean, &res.Quarantined)
-		switch {
-		case err == nil && prevInputs == inputsSHA && prevConfig == configSHA:
-			res.Skipped = true
-			return countRules(ctx, tx, source, day, res.ByRule)
-		case err != nil && !errors.Is(err, pgx.ErrNoRows):
-			return fmt.Errorf("look up clean run: %w", err)
-		}
-		for _, table := range []string{"clean_rows", "quarantine"} {
-			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE source = $1 AND day = $2`, source, day); err != nil {
-				return fmt.Errorf("clear %s: %w", table, err)
-			}
-		}
-		c := newCleaner(cfg, custCol, files)
-		c.progress = progress
-		if err := c.countCustomers(ctx, tx, source, day); err != nil {
-			return err
-		}
-		if err := s.copyClean(ctx, tx, source, day, c); err != nil {
-			return err
-		}
-		q := c.quarantine
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"quarantine"}, []string{"source", "day", "file", "line", "rule", "col", "detail", "raw"},
-			pgx.CopyFromSlice(len(q), func(i int) ([]any, error) {
-				return []any{source, day, q[i].file, q[i].line, string(q[i].rule), q[i].col, q[i].detail, q[i].raw}, nil
-			})); err != nil {
-			return fmt.Errorf("write quarantine: %w", err)
-		}
-		var ingested int64
-		for _, f := range files {
-			ingested += f.rows
-		}
-		res.RowsIn, res.Clean, res.Quarantined = c.rowsIn, c.clean, int64(len(q))
-		for _, r := range q {
-			res.ByRule[r.rule]++
-		}
-		if res.RowsIn != ingested || res.RowsIn != res.Clean+res.Quarantined {
-			return fmt.Errorf("rows do not balance: %d ingested, %d read, %d clean + %d quarantined", ingested, res.RowsIn, res.Clean, res.Quarantined)
-		}
-		sum, err := json.Marshal(c.summary(res))
-		if err != nil {
-			return fmt.Errorf("encode summary: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO dq_summary (source, day, summary) VALUES ($1, $2, $3)
-			ON CONFLICT (source, day) DO UPDATE SET summary = EXCLUDED.summary`, source, day, sum); err != nil {
-			return fmt.Errorf("write summary: %w", err)
-		}
-		res.Duration = time.Since(start)
-		if _, err := tx.Exec(ctx, `INSERT INTO clean_runs (source, day, rows_in, clean, quarantined, header, inputs_sha256, config_sha256, duration_ms)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-			ON CONFLICT (source, day) DO UPDATE SET rows_in = EXCLUDED.rows_in, clean = EXCLUDED.clean,
-				quarantined = EXCLUDED.quarantined, header = EXCLUDED.header, inputs_sha256 = EXCLUDED.inputs_sha256,
-				config_sha256 = EXCLUDED.config_sha256, duration_ms = EXCLUDED.duration_ms, cleaned_at = now()`,
-			source, day, res.RowsIn, res.Clean, res.Quarantined, cfg.Schema.Names(), inputsSHA, configSHA, res.Duration.Milliseconds()); err != nil {
-			return fmt.Errorf("record clean run: %w", err)
-		}
-		return nil
+		return s.cleanDay(ctx, tx, run, &res)
 	})
 	if err != nil {
 		return res, fmt.Errorf("clean %s: %w", what, err)
 	}
-	res.Duration = time.Since(start)
+	res.Duration = time.Since(run.start)
 	return res, nil
+}
+
+// cleanDay cleans the day of run on tx, unless its files and
+// configuration are those of the day's last clean run.
+func (s *Store) cleanDay(ctx context.Context, tx pgx.Tx, run *cleanRun, res *CleanResult) error {
+	files, inputsSHA, err := dayFiles(ctx, tx, run.source, run.day, run.cfg.Schema, run.custCol)
+	if err != nil {
+		return err
+	}
+	if skip, err := unchanged(ctx, tx, run, inputsSHA, res); err != nil || skip {
+		return err
+	}
+	for _, table := range []string{"clean_rows", "quarantine"} {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE source = $1 AND day = $2`, run.source, run.day); err != nil {
+			return fmt.Errorf("clear %s: %w", table, err)
+		}
+	}
+	multi, err := countCustomers(ctx, tx, run.source, run.day, files)
+	if err != nil {
+		return err
+	}
+	rules, err := clean.NewChecker(run.cfg, multi)
+	if err != nil {
+		return err
+	}
+	c := newCleaner(rules, files, run.progress)
+	if err := s.copyClean(ctx, tx, run.source, run.day, c); err != nil {
+		return err
+	}
+	if err := writeQuarantine(ctx, tx, run.source, run.day, c.quarantine); err != nil {
+		return err
+	}
+	if err := c.balance(res, files); err != nil {
+		return err
+	}
+	if err := writeSummary(ctx, tx, run, c.summary(*res)); err != nil {
+		return err
+	}
+	res.Duration = time.Since(run.start)
+	return recordCleanRun(ctx, tx, run, inputsSHA, *res)
+}
+
+// unchanged reports whether the day's last clean run read the same files
+// with the same configuration; then it fills res from that run.
+func unchanged(ctx context.Context, tx pgx.Tx, run *cleanRun, inputsSHA string, res *CleanResult) (bool, error) {
+	var prevInputs, prevConfig string
+	err := tx.QueryRow(ctx, `SELECT inputs_sha256, config_sha256, rows_in, clean, quarantined FROM clean_runs WHERE source = $1 AND day = $2`,
+		run.source, run.day).Scan(&prevInputs, &prevConfig, &res.RowsIn, &res.Clean, &res.Quarantined)
+	switch {
+	case err == nil && prevInputs == inputsSHA && prevConfig == run.configSHA:
+		res.Skipped = true
+		return true, countRules(ctx, tx, run.source, run.day, res.ByRule)
+	case err != nil && !errors.Is(err, pgx.ErrNoRows):
+		return false, fmt.Errorf("look up clean run: %w", err)
+	}
+	return false, nil
+}
+
+// writeQuarantine copies the rejected rows into the quarantine table.
+func writeQuarantine(ctx context.Context, tx pgx.Tx, source string, day time.Time, q []quarantined) error {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"quarantine"}, []string{"source", "day", "file", "line", "rule", "col", "detail", "raw"},
+		pgx.CopyFromSlice(len(q), func(i int) ([]any, error) {
+			r := q[i].reason
+			return []any{source, day, q[i].file, q[i].line, string(r.Rule), r.Column, r.Detail, q[i].raw}, nil
+		})); err != nil {
+		return fmt.Errorf("write quarantine: %w", err)
+	}
+	return nil
+}
+
+// writeSummary stores the day's data-quality summary.
+func writeSummary(ctx context.Context, tx pgx.Tx, run *cleanRun, summary DQSummary) error {
+	sum, err := json.Marshal(summary)
+	if err != nil {
+		return fmt.Errorf("encode summary: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO dq_summary (source, day, summary) VALUES ($1, $2, $3)
+		ON CONFLICT (source, day) DO UPDATE SET summary = EXCLUDED.summary`, run.source, run.day, sum); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	return nil
+}
+
+// recordCleanRun stores the day's clean run: its counts and the digests
+// of the files and configuration it cleaned with.
+func recordCleanRun(ctx context.Context, tx pgx.Tx, run *cleanRun, inputsSHA string, res CleanResult) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO clean_runs (source, day, rows_in, clean, quarantined, header, inputs_sha256, config_sha256, duration_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (source, day) DO UPDATE SET rows_in = EXCLUDED.rows_in, clean = EXCLUDED.clean,
+			quarantined = EXCLUDED.quarantined, header = EXCLUDED.header, inputs_sha256 = EXCLUDED.inputs_sha256,
+			config_sha256 = EXCLUDED.config_sha256, duration_ms = EXCLUDED.duration_ms, cleaned_at = now()`,
+		run.source, run.day, res.RowsIn, res.Clean, res.Quarantined, run.cfg.Schema.Names(), inputsSHA, run.configSHA, res.Duration.Milliseconds()); err != nil {
+		return fmt.Errorf("record clean run: %w", err)
+	}
+	return nil
 }
 
 // dayFiles lists the day's ingested files, maps their headers onto the
@@ -287,7 +247,7 @@ func dayFiles(ctx context.Context, tx pgx.Tx, source string, day time.Time, sch 
 }
 
 // countRules fills byRule from the stored quarantine of a day.
-func countRules(ctx context.Context, tx pgx.Tx, source string, day time.Time, byRule map[Rule]int64) error {
+func countRules(ctx context.Context, tx pgx.Tx, source string, day time.Time, byRule map[clean.Rule]int64) error {
 	rows, err := tx.Query(ctx, `SELECT rule, count(*) FROM quarantine WHERE source = $1 AND day = $2 GROUP BY rule`, source, day)
 	if err != nil {
 		return fmt.Errorf("count quarantine: %w", err)
@@ -299,7 +259,7 @@ func countRules(ctx context.Context, tx pgx.Tx, source string, day time.Time, by
 		if err := rows.Scan(&r, &n); err != nil {
 			return fmt.Errorf("count quarantine: %w", err)
 		}
-		byRule[Rule(r)] = n
+		byRule[clean.Rule(r)] = n
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("count quarantine: %w", err)
@@ -307,56 +267,29 @@ func countRules(ctx context.Context, tx pgx.Tx, source string, day time.Time, by
 	return nil
 }
 
-// cleaner classifies the rows of one day.
+// cleaner runs the cleaning rules over the raw rows of one day and
+// collects the rejected ones.
 type cleaner struct {
-	cfg     CleanConfig
-	custCol string
-	files   map[string]*cleanFile
-	limits  map[string]float64
-	// multi holds the customers with more than one row in the day and
-	// their row counts; seen the ones among them already kept clean.
-	multi map[string]int
-	seen  map[string]bool
-
-	rowsIn, clean int64
-	quarantine    []quarantined
-	progress      func(rows int64)
-	nulls         []int64
-	stats         []numStats
+	rules      *clean.Checker
+	files      map[string]*cleanFile
+	quarantine []quarantined
+	progress   func(rows int64)
 }
 
-// numStats accumulates min, max and mean of one column.
-type numStats struct {
-	n             int64
-	min, max, sum float64
-}
-
-func newCleaner(cfg CleanConfig, custCol string, files []*cleanFile) *cleaner {
-	c := &cleaner{
-		cfg: cfg, custCol: custCol,
-		files:  make(map[string]*cleanFile, len(files)),
-		limits: map[string]float64{},
-		seen:   map[string]bool{},
-		nulls:  make([]int64, len(cfg.Schema.Columns)),
-		stats:  make([]numStats, len(cfg.Schema.Columns)),
-	}
+func newCleaner(rules *clean.Checker, files []*cleanFile, progress func(rows int64)) *cleaner {
+	c := &cleaner{rules: rules, files: make(map[string]*cleanFile, len(files)), progress: progress}
 	for _, f := range files {
 		c.files[f.name] = f
-	}
-	for _, l := range cfg.Limits {
-		if m, ok := c.limits[l.Column]; !ok || l.Max < m {
-			c.limits[l.Column] = l.Max
-		}
 	}
 	return c
 }
 
 // countCustomers finds, in the database, the customers with more than one
-// row in the day.
-func (c *cleaner) countCustomers(ctx context.Context, tx pgx.Tx, source string, day time.Time) error {
-	names := make([]string, 0, len(c.files))
-	idx := make([]int32, 0, len(c.files))
-	for _, f := range c.files {
+// row in the day and their row counts.
+func countCustomers(ctx context.Context, tx pgx.Tx, source string, day time.Time, files []*cleanFile) (map[string]int, error) {
+	names := make([]string, 0, len(files))
+	idx := make([]int32, 0, len(files))
+	for _, f := range files {
 		names = append(names, f.name)
 		idx = append(idx, int32(f.cust+1))
 	}
@@ -365,19 +298,19 @@ func (c *cleaner) countCustomers(ctx context.Context, tx pgx.Tx, source string, 
 		WHERE r.source = $1 AND r.day = $2 AND r.fields[m.idx] <> ''
 		GROUP BY 1 HAVING count(*) > 1`, source, day, names, idx)
 	if err != nil {
-		return fmt.Errorf("count rows per customer: %w", err)
+		return nil, fmt.Errorf("count rows per customer: %w", err)
 	}
-	c.multi = map[string]int{}
+	multi := map[string]int{}
 	var id string
 	var n int
 	_, err = pgx.ForEachRow(rows, []any{&id, &n}, func() error {
-		c.multi[id] = n
+		multi[id] = n
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("count rows per customer: %w", err)
+		return nil, fmt.Errorf("count rows per customer: %w", err)
 	}
-	return nil
+	return multi, nil
 }
 
 // copyClean streams the day's raw rows from a second connection through
@@ -454,110 +387,37 @@ func (s *cleanSource) Err() error { return s.err }
 // order and true when the row is clean; otherwise it records the row in
 // the quarantine.
 func (c *cleaner) check(f *cleanFile, line int32, fields []string) ([]string, bool) {
-	c.rowsIn++
-	if c.progress != nil && c.rowsIn%10000 == 0 {
-		c.progress(c.rowsIn)
-	}
 	out := make([]string, len(f.idx))
 	for i, j := range f.idx {
 		out[i] = fields[j]
-		if fields[j] == "" {
-			c.nulls[i]++
-		}
 	}
-	reject := func(rule Rule, col, detail string) ([]string, bool) {
-		c.quarantine = append(c.quarantine, quarantined{file: f.name, line: line, rule: rule, col: col, detail: detail, raw: rawLine(fields)})
+	reason, ok := c.rules.Check(out)
+	if in, _ := c.rules.Rows(); c.progress != nil && in%10000 == 0 {
+		c.progress(in)
+	}
+	if !ok {
+		c.quarantine = append(c.quarantine, quarantined{file: f.name, line: line, reason: reason, raw: rawLine(fields)})
 		return nil, false
-	}
-	for i, col := range c.cfg.Schema.Columns {
-		if rule, detail := checkValue(col, out[i], col.Name == c.custCol); rule != "" {
-			return reject(rule, col.Name, detail)
-		}
-	}
-	for i, col := range c.cfg.Schema.Columns {
-		max, ok := c.limits[col.Name]
-		if !ok || out[i] == "" {
-			continue
-		}
-		if v, err := strconv.ParseFloat(out[i], 64); err == nil && v > max {
-			return reject(RuleScalper, col.Name, fmt.Sprintf("%s %s above the limit %g", col.Name, out[i], max))
-		}
-	}
-	cust := fields[f.cust]
-	if n, many := c.multi[cust]; many {
-		if lim := c.cfg.MaxRowsPerCustomerDay; lim > 0 && n > lim {
-			return reject(RuleScalper, c.custCol, fmt.Sprintf("customer %q has %d rows in the day, limit %d", cust, n, lim))
-		}
-		if c.seen[cust] {
-			return reject(RuleDuplicate, c.custCol, fmt.Sprintf("customer %q already has a clean row this day", cust))
-		}
-		c.seen[cust] = true
-	}
-	c.clean++
-	for i, col := range c.cfg.Schema.Columns {
-		if col.Kind != schema.Numeric && col.Kind != schema.Flag || out[i] == "" {
-			continue
-		}
-		v, _ := strconv.ParseFloat(out[i], 64)
-		st := &c.stats[i]
-		if st.n == 0 || v < st.min {
-			st.min = v
-		}
-		if st.n == 0 || v > st.max {
-			st.max = v
-		}
-		st.n++
-		st.sum += v
 	}
 	return out, true
 }
 
-// checkValue applies the column rules to one value and returns the rule
-// that failed with a detail, or "" when the value is fine.
-func checkValue(col schema.Column, v string, isCustomer bool) (Rule, string) {
-	if v == "" {
-		if col.Required || isCustomer {
-			return RuleRequired, col.Name + " is empty"
-		}
-		return "", ""
+// balance fills res's counts from the checked rows and checks that rows
+// in equal the rows ingested and clean plus quarantined.
+func (c *cleaner) balance(res *CleanResult, files []*cleanFile) error {
+	var ingested int64
+	for _, f := range files {
+		ingested += f.rows
 	}
-	switch col.Kind {
-	case schema.Numeric, schema.Flag:
-		x, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return RuleType, fmt.Sprintf("%s %q is not a number", col.Name, v)
-		}
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return RuleNaN, fmt.Sprintf("%s is %s", col.Name, v)
-		}
-		if col.Kind == schema.Flag && x != 0 && x != 1 {
-			return RuleType, fmt.Sprintf("flag %s is %s, want 0 or 1", col.Name, v)
-		}
-		if col.Min != nil && x < *col.Min {
-			return RuleRange, fmt.Sprintf("%s %s below min %g", col.Name, v, *col.Min)
-		}
-		if col.Max != nil && x > *col.Max {
-			return RuleRange, fmt.Sprintf("%s %s above max %g", col.Name, v, *col.Max)
-		}
-	case schema.Categorical, schema.Target, schema.Treatment:
-		levels := col.Levels
-		if len(levels) == 0 && col.Kind == schema.Target && (col.Positive == "" || col.Positive == "1") {
-			levels = []string{"0", "1"}
-		}
-		if len(levels) > 0 && !contains(levels, v) {
-			return RuleLevel, fmt.Sprintf("%s %q is not one of %s", col.Name, v, strings.Join(levels, ", "))
-		}
+	res.RowsIn, res.Clean = c.rules.Rows()
+	res.Quarantined = int64(len(c.quarantine))
+	for _, q := range c.quarantine {
+		res.ByRule[q.reason.Rule]++
 	}
-	return "", ""
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
+	if res.RowsIn != ingested || res.RowsIn != res.Clean+res.Quarantined {
+		return fmt.Errorf("rows do not balance: %d ingested, %d read, %d clean + %d quarantined", ingested, res.RowsIn, res.Clean, res.Quarantined)
 	}
-	return false
+	return nil
 }
 
 // rawLine renders fields as the CSV line they came from (modulo quoting).
@@ -572,20 +432,10 @@ func rawLine(fields []string) string {
 
 // summary builds the day's data-quality summary.
 func (c *cleaner) summary(res CleanResult) DQSummary {
-	s := DQSummary{RowsIn: res.RowsIn, Clean: res.Clean, Quarantined: res.Quarantined, ByRule: res.ByRule, Files: map[string]int64{}}
+	s := DQSummary{RowsIn: res.RowsIn, Clean: res.Clean, Quarantined: res.Quarantined, ByRule: res.ByRule,
+		Columns: c.rules.Columns(), Files: map[string]int64{}}
 	for _, f := range c.files {
 		s.Files[f.name] = f.rows
-	}
-	for i, col := range c.cfg.Schema.Columns {
-		cs := ColumnSummary{Name: col.Name, Nulls: c.nulls[i]}
-		if res.RowsIn > 0 {
-			cs.NullShare = float64(c.nulls[i]) / float64(res.RowsIn)
-		}
-		if st := c.stats[i]; st.n > 0 {
-			mean := st.sum / float64(st.n)
-			cs.Count, cs.Min, cs.Max, cs.Mean = st.n, &st.min, &st.max, &mean
-		}
-		s.Columns = append(s.Columns, cs)
 	}
 	return s
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/schema"
 	"github.com/promoflow/promoflow/store"
 )
@@ -16,7 +17,7 @@ import (
 func ptr(v float64) *float64 { return &v }
 
 // shopConfig is the cleaning configuration the tests share.
-var shopConfig = store.CleanConfig{
+var shopConfig = clean.Config{
 	Schema: schema.Schema{Columns: []schema.Column{
 		{Name: "customer_id", Kind: schema.ID},
 		{Name: "age", Kind: schema.Numeric, Required: true, Min: ptr(18), Max: ptr(100)},
@@ -26,7 +27,7 @@ var shopConfig = store.CleanConfig{
 		{Name: "converted", Kind: schema.Target},
 	}},
 	MaxRowsPerCustomerDay: 3,
-	Limits:                []store.Limit{{Column: "orders", Max: 20}},
+	Limits:                []clean.Limit{{Column: "orders", Max: 20}},
 }
 
 // fileA holds one row per rule; fileB has its columns in another order.
@@ -74,7 +75,7 @@ func TestCleanRulesAndInvariant(t *testing.T) {
 	if res.RowsIn != 16 || res.Clean != 3 || res.Quarantined != 13 || res.Skipped {
 		t.Errorf("clean = %d in, %d clean, %d quarantined, skipped %v; want 16, 3, 13, false", res.RowsIn, res.Clean, res.Quarantined, res.Skipped)
 	}
-	wantRules := map[store.Rule]int64{"type": 1, "nan": 1, "required": 2, "range": 1, "level": 1, "scalper": 5, "duplicate": 2}
+	wantRules := map[clean.Rule]int64{"type": 1, "nan": 1, "required": 2, "range": 1, "level": 1, "scalper": 5, "duplicate": 2}
 	if fmt.Sprint(res.ByRule) != fmt.Sprint(wantRules) {
 		t.Errorf("by rule = %v, want %v", res.ByRule, wantRules)
 	}

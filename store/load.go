@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/dataset"
 )
 
@@ -104,7 +105,7 @@ type DayStatus struct {
 	Cleaned     bool
 	Clean       int64
 	Quarantined int64
-	ByRule      map[Rule]int64
+	ByRule      map[clean.Rule]int64
 }
 
 // Status lists the ingested days, newest first, of one source (all when

@@ -17,7 +17,7 @@ import (
 	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/registry"
-	"github.com/promoflow/promoflow/serve"
+	"github.com/promoflow/promoflow/score"
 	"github.com/promoflow/promoflow/store"
 	"github.com/promoflow/promoflow/synth"
 	"github.com/promoflow/promoflow/workflows"
@@ -352,7 +352,7 @@ func TestDailyRetrainGatesEveryArm(t *testing.T) {
 			t.Errorf("the working arm failed: %+v", c)
 		}
 	}
-	served, disabled, err := serve.LoadVersion(context.Background(), s.reg, s.model, first.Version)
+	served, disabled, err := score.LoadVersion(context.Background(), s.reg, s.model, first.Version)
 	if err != nil {
 		t.Fatal(err)
 	}

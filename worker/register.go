@@ -11,11 +11,17 @@ import (
 
 // activitySet is every activity group a worker runs.
 type activitySet struct {
-	health  *activities.Health
-	data    *activities.Data
-	models  *activities.Models
-	scoring *activities.Scoring
-	drift   *activities.Drift
+	health   *activities.Health
+	ingest   *activities.Ingest
+	clean    *activities.Clean
+	plan     *activities.Plan
+	train    *activities.Train
+	validate *activities.Validate
+	aliases  *activities.Aliases
+	runs     *activities.Runs
+	reports  *activities.Reports
+	scoring  *activities.Scoring
+	drift    *activities.Drift
 }
 
 // register puts every workflow and activity on the worker, by name, so a
@@ -34,19 +40,19 @@ func register(w sdkworker.Registry, a activitySet) {
 	}
 	for name, act := range map[string]any{
 		workflows.ActCheckStack:        a.health.CheckStack,
-		workflows.ActListLanding:       a.data.ListLanding,
-		workflows.ActIngestFile:        a.data.IngestFile,
-		workflows.ActCleanDay:          a.data.CleanDay,
-		workflows.ActLoadPlan:          a.models.LoadPlan,
-		workflows.ActTrainModel:        a.models.TrainModel,
-		workflows.ActValidate:          a.models.ValidateModel,
-		workflows.ActMoveAlias:         a.models.MoveAlias,
-		workflows.ActRollback:          a.models.RollbackAlias,
-		workflows.ActRecordRun:         a.models.RecordRun,
-		workflows.ActFindRun:           a.models.FindFinishedRun,
+		workflows.ActListLanding:       a.ingest.ListLanding,
+		workflows.ActIngestFile:        a.ingest.IngestFile,
+		workflows.ActCleanDay:          a.clean.CleanDay,
+		workflows.ActLoadPlan:          a.plan.LoadPlan,
+		workflows.ActTrainModel:        a.train.TrainModel,
+		workflows.ActValidate:          a.validate.ValidateModel,
+		workflows.ActMoveAlias:         a.aliases.MoveAlias,
+		workflows.ActRollback:          a.aliases.RollbackAlias,
+		workflows.ActRecordRun:         a.runs.RecordRun,
+		workflows.ActFindRun:           a.runs.FindFinishedRun,
 		workflows.ActScorePartition:    a.scoring.ScorePartition,
-		workflows.ActResolveAlias:      a.models.ResolveAlias,
-		workflows.ActWriteReport:       a.models.WriteReport,
+		workflows.ActResolveAlias:      a.aliases.ResolveAlias,
+		workflows.ActWriteReport:       a.reports.WriteReport,
 		workflows.ActComputeDrift:      a.drift.ComputeDrift,
 		workflows.ActRecordDrift:       a.drift.RecordDrift,
 		workflows.ActProductionMovedAt: a.drift.ProductionMovedAt,

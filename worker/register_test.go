@@ -37,8 +37,9 @@ func (r *nameRecorder) RegisterActivityWithOptions(_ any, o activity.RegisterOpt
 func TestEveryActivityNameIsRegistered(t *testing.T) {
 	rec := &nameRecorder{workflows: map[string]bool{}, activities: map[string]bool{}}
 	register(rec, activitySet{
-		health: &activities.Health{}, data: &activities.Data{}, models: &activities.Models{},
-		scoring: &activities.Scoring{}, drift: &activities.Drift{},
+		health: &activities.Health{}, ingest: &activities.Ingest{}, clean: &activities.Clean{}, plan: &activities.Plan{},
+		train: &activities.Train{}, validate: &activities.Validate{}, aliases: &activities.Aliases{}, runs: &activities.Runs{},
+		reports: &activities.Reports{}, scoring: &activities.Scoring{}, drift: &activities.Drift{},
 	})
 	files, err := filepath.Glob("../workflows/*.go")
 	if err != nil {

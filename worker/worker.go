@@ -24,12 +24,13 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/promoflow/promoflow/activities"
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/config"
 	"github.com/promoflow/promoflow/control"
+	"github.com/promoflow/promoflow/drift"
 	"github.com/promoflow/promoflow/metrics"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/store"
-	"github.com/promoflow/promoflow/workflows"
 )
 
 // Clients are the connections a worker runs on. Whoever dialled them
@@ -116,24 +117,32 @@ func newActivitySet(cfg control.Config, c Clients) activitySet {
 	codeID, _ := control.CodeIdentity()
 	return activitySet{
 		health: &activities.Health{DB: c.DB, MinIO: c.MinIO, Bucket: cfg.Bucket},
-		data: &activities.Data{
+		ingest: &activities.Ingest{
 			Store: c.Store, MinIO: c.MinIO, Bucket: cfg.Bucket, LocalDir: cfg.LandingDir, Metrics: c.Metrics,
 			Columns: func(source string) ([]string, error) {
 				m, err := config.ForSource(cfg.ConfigDir, source)
 				return m.Schema().Names(), err
 			},
-			CleanConfig: func(model string) (store.CleanConfig, error) {
+		},
+		clean: &activities.Clean{
+			Store: c.Store, Metrics: c.Metrics,
+			Config: func(model string) (clean.Config, error) {
 				m, err := models(model)
 				return m.Clean, err
 			},
 		},
-		models: &activities.Models{
-			Store: c.Store, Registry: c.Registry, Config: models, CodeVersion: cfg.CodeVersion, CodeIdentity: codeID, Metrics: c.Metrics,
+		plan: &activities.Plan{Config: models},
+		train: &activities.Train{
+			Store: c.Store, Registry: c.Registry, Config: models, CodeVersion: cfg.CodeVersion, CodeIdentity: codeID,
 		},
-		scoring: &activities.Scoring{Store: c.Store, Registry: c.Registry},
+		validate: &activities.Validate{Store: c.Store, Registry: c.Registry, Config: models},
+		aliases:  &activities.Aliases{Registry: c.Registry},
+		runs:     &activities.Runs{Store: c.Store, Metrics: c.Metrics},
+		reports:  &activities.Reports{Store: c.Store, Registry: c.Registry, Config: models},
+		scoring:  &activities.Scoring{Store: c.Store, Registry: c.Registry},
 		drift: &activities.Drift{
 			Store: c.Store, Registry: c.Registry, Config: models, Metrics: c.Metrics,
-			Limits: func(model string) (workflows.MonitorLimits, error) {
+			Limits: func(model string) (drift.MonitorLimits, error) {
 				m, err := models(model)
 				return m.Monitor, err
 			},

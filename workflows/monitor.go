@@ -10,42 +10,8 @@ import (
 	"github.com/promoflow/promoflow/drift"
 )
 
-// Names of the checks that can trigger an automatic rollback.
-const (
-	CheckScorePSI     = "score_psi"
-	CheckDriftedShare = "drifted_share"
-	CheckAUCDrop      = "auc_drop"
-)
-
 // MonitorWorkflowID is the one workflow id of a model's monitored day.
 func MonitorWorkflowID(model, day string) string { return "monitor-" + model + "-" + day }
-
-// MonitorLimits are a model's drift limits and when drift or decay rolls
-// production back.
-type MonitorLimits struct {
-	Drift drift.Config `yaml:"drift"`
-	// A check breaches when the score's PSI ≥ RollbackScorePSI, the share of
-	// drifted features ≥ RollbackDriftedShare, or the realised AUC is more
-	// than RollbackAUCDrop under the version's validation AUC.
-	RollbackScorePSI     float64 `yaml:"rollback_score_psi"`
-	RollbackDriftedShare float64 `yaml:"rollback_drifted_share"`
-	RollbackAUCDrop      float64 `yaml:"rollback_auc_drop"`
-	// Consecutive is K: production rolls back after K breached checks in a row.
-	Consecutive int `yaml:"consecutive"`
-	// CoolDown: no automatic rollback while production's last alias move is
-	// younger than this, so a fresh promotion or rollback is not undone at once.
-	CoolDown time.Duration `yaml:"cool_down"`
-}
-
-// DefaultMonitorLimits returns the default limits: drift.DefaultConfig,
-// roll back after 3 breached checks of score PSI ≥ 0.25, half the features
-// drifted or an AUC drop over 0.05, not within 72h of the last move.
-func DefaultMonitorLimits() MonitorLimits {
-	return MonitorLimits{
-		Drift: drift.DefaultConfig(), RollbackScorePSI: 0.25, RollbackDriftedShare: 0.5,
-		RollbackAUCDrop: 0.05, Consecutive: 3, CoolDown: 72 * time.Hour,
-	}
-}
 
 // MonitorInput asks for one model's day to be checked.
 type MonitorInput struct {
@@ -70,18 +36,6 @@ type Realised struct {
 	AUCDrop      float64
 }
 
-// Breach is a check over its rollback limit.
-type Breach struct {
-	Check string
-	Value float64
-	Limit float64
-}
-
-// String is how a breach reads in a rollback reason.
-func (b Breach) String() string {
-	return fmt.Sprintf("%s %.4g over %.4g", b.Check, b.Value, b.Limit)
-}
-
 // DriftReport is one monitored day of a model's production version.
 type DriftReport struct {
 	Model   string
@@ -92,9 +46,9 @@ type DriftReport struct {
 	Features []drift.Result
 	Summary  drift.Summary
 	Realised *Realised `json:",omitempty"`
-	Breaches []Breach
+	Breaches []drift.Breach
 	// Limits are those the day was judged by.
-	Limits MonitorLimits
+	Limits drift.MonitorLimits
 }
 
 // RecordDriftInput asks for a report to be stored in the drift history.
@@ -108,7 +62,7 @@ type MonitorResult struct {
 	Model    string
 	Day      string
 	Version  int
-	Breaches []Breach
+	Breaches []drift.Breach
 	// Streak is the number of consecutive breached checks ending today.
 	Streak     int
 	RolledBack bool

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/promoflow/promoflow/drift"
 	"github.com/promoflow/promoflow/internal/stacktest"
 )
 
@@ -26,10 +27,10 @@ import (
 // Rollback child (its activity scripted), from a healthy day to a rollback.
 func TestMonitorDrift(t *testing.T) {
 	now := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
-	breach := []Breach{{Check: CheckScorePSI, Value: 0.31, Limit: 0.25}}
+	breach := []drift.Breach{{Check: drift.CheckScorePSI, Value: 0.31, Limit: 0.25}}
 	for _, tc := range []struct {
 		name     string
-		breaches []Breach
+		breaches []drift.Breach
 		streak   int
 		movedAt  time.Time
 		// want
@@ -46,7 +47,7 @@ func TestMonitorDrift(t *testing.T) {
 			rolledBack: true, askedMovedAt: true, wantReason: "automatic: score_psi 0.31 over 0.25"},
 		{name: "cool-down", breaches: breach, streak: 5, movedAt: now.Add(-time.Hour), skipped: true, askedMovedAt: true},
 		{name: "two checks in reason", streak: 3, movedAt: now.Add(-100 * time.Hour), rolledBack: true, askedMovedAt: true,
-			breaches:   []Breach{{Check: CheckAUCDrop, Value: 0.08, Limit: 0.05}, {Check: CheckDriftedShare, Value: 0.6, Limit: 0.5}},
+			breaches:   []drift.Breach{{Check: drift.CheckAUCDrop, Value: 0.08, Limit: 0.05}, {Check: drift.CheckDriftedShare, Value: 0.6, Limit: 0.5}},
 			wantReason: "automatic: auc_drop 0.08 over 0.05; drifted_share 0.6 over 0.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,7 +95,7 @@ func TestMonitorDrift(t *testing.T) {
 // monitorFakes scripts MonitorDrift's activities for model m on 2026-11-19
 // and the Rollback child's, and keeps what they were asked.
 type monitorFakes struct {
-	breaches []Breach
+	breaches []drift.Breach
 	streak   int
 	movedAt  time.Time
 
@@ -109,7 +110,7 @@ func (f *monitorFakes) register(env *testsuite.TestWorkflowEnvironment) {
 		if in.Model != "m" || in.Day != "2026-11-19" {
 			return DriftReport{}, errors.New("unexpected input")
 		}
-		return DriftReport{Model: "m", Day: in.Day, Version: 7, Breaches: f.breaches, Limits: DefaultMonitorLimits()}, nil
+		return DriftReport{Model: "m", Day: in.Day, Version: 7, Breaches: f.breaches, Limits: drift.DefaultMonitorLimits()}, nil
 	})
 	reg(ActRecordDrift, func(ctx context.Context, in RecordDriftInput) (int, error) {
 		f.recorded = &in
@@ -156,8 +157,8 @@ func TestMonitorDriftOnServer(t *testing.T) {
 	w.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: RollbackWorkflow})
 	reg := func(name string, fn any) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 	reg(ActComputeDrift, func(ctx context.Context, in DriftInput) (DriftReport, error) {
-		return DriftReport{Model: in.Model, Day: in.Day, Version: 7, Limits: DefaultMonitorLimits(),
-			Breaches: []Breach{{Check: CheckScorePSI, Value: 0.4, Limit: 0.25}}}, nil
+		return DriftReport{Model: in.Model, Day: in.Day, Version: 7, Limits: drift.DefaultMonitorLimits(),
+			Breaches: []drift.Breach{{Check: drift.CheckScorePSI, Value: 0.4, Limit: 0.25}}}, nil
 	})
 	reg(ActRecordDrift, func(ctx context.Context, in RecordDriftInput) (int, error) { return 3, nil })
 	reg(ActProductionMovedAt, func(ctx context.Context, model string) (time.Time, error) {

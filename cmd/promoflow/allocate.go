@@ -15,7 +15,7 @@ import (
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/schema"
-	"github.com/promoflow/promoflow/serve"
+	"github.com/promoflow/promoflow/score"
 )
 
 func init() {
@@ -137,7 +137,7 @@ func allocationModel(ctx context.Context, cfg control.Config, model, file string
 	if err != nil {
 		return nil, "", err
 	}
-	m, disabled, err := serve.LoadVersion(ctx, reg, model, v)
+	m, disabled, err := score.LoadVersion(ctx, reg, model, v)
 	if err != nil {
 		return nil, "", err
 	}

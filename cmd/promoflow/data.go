@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/promoflow/promoflow/clean"
 	"github.com/promoflow/promoflow/control"
 	"github.com/promoflow/promoflow/store"
 )
@@ -96,9 +97,9 @@ func writeStatus(w io.Writer, st []store.DayStatus) error {
 }
 
 // formatRules renders quarantine counts in the rules' order, "-" for none.
-func formatRules(by map[store.Rule]int64) string {
+func formatRules(by map[clean.Rule]int64) string {
 	var parts []string
-	for _, r := range store.Rules {
+	for _, r := range clean.Rules {
 		if n := by[r]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s=%d", r, n))
 		}
@@ -171,8 +172,8 @@ func runDataIngest(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // readCleanConfig reads cleaning rules from a YAML or JSON file.
-func readCleanConfig(path string) (store.CleanConfig, error) {
-	var cfg store.CleanConfig
+func readCleanConfig(path string) (clean.Config, error) {
+	var cfg clean.Config
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return cfg, fmt.Errorf("read clean config: %w", err)

@@ -58,14 +58,14 @@ func TestExplainReproduceAndCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		models := &activities.Models{Store: st, Registry: reg, CodeVersion: cfg.CodeVersion,
+		trainer := &activities.Train{Store: st, Registry: reg, CodeVersion: cfg.CodeVersion,
 			Config: func(m string) (config.Model, error) { return config.Load(cfg.ConfigDir, m) }}
 		var suite testsuite.WorkflowTestSuite
 		env := suite.NewTestActivityEnvironment()
-		env.RegisterActivity(models)
+		env.RegisterActivity(trainer)
 		train := func(runID string, noCache bool, code string) workflows.TrainResult {
 			t.Helper()
-			models.CodeIdentity = code
+			trainer.CodeIdentity = code
 			val, err := env.ExecuteActivity(workflows.ActTrainModel, workflows.TrainInput{
 				Model: model, Source: model, Day: day(0), WindowDays: 3, WorkflowID: "cache-test", RunID: runID, NoCache: noCache})
 			if err != nil {

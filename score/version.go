@@ -1,4 +1,4 @@
-package serve
+package score
 
 import (
 	"context"
@@ -42,13 +42,13 @@ func LoadVersion(ctx context.Context, reg *registry.Registry, model string, vers
 	if err := json.Unmarshal(verdict, &v); err != nil {
 		return nil, nil, fmt.Errorf("load %s v%d: %s: %w", model, version, registry.VerdictArtifact, err)
 	}
-	m, disabled = withoutArms(m, v.DisabledArms)
+	m, disabled = WithoutArms(m, v.DisabledArms)
 	return m, disabled, nil
 }
 
-// withoutArms returns m without the uplift arms named in off, and the
+// WithoutArms returns m without the uplift arms named in off, and the
 // arms it removed, sorted. m itself is not changed.
-func withoutArms(m *learn.Model, off []string) (*learn.Model, []string) {
+func WithoutArms(m *learn.Model, off []string) (*learn.Model, []string) {
 	if m.Uplift == nil || len(off) == 0 {
 		return m, nil
 	}

@@ -1,4 +1,9 @@
-package serve
+// Package score scores customers with registered model versions outside
+// the HTTP server: LoadVersion loads a verified version as every scoring
+// path must see it, and Batch scores a partition of a day's clean
+// customers into the scores table. The worker's batch scoring links this
+// package, not serve.
+package score
 
 import (
 	"context"
@@ -37,12 +42,13 @@ type BatchResult struct {
 // scores cannot be keyed by customer.
 var ErrNoIDColumn = errors.New("model schema has no id column")
 
-// BatchScore scores one partition of a day's clean customers with a
-// verified model version (LoadVersion: without its disabled arms) and upserts the scores into the scores table.
+// Batch scores one partition of a day's clean customers with a verified
+// model version (LoadVersion: without its disabled arms) and upserts the
+// scores into the scores table.
 // Partitions are disjoint by a hash of the customer id (see
 // store.LoadCleanPartition), so n workers can each take one, and a re-run
 // of a partition replaces its own rows.
-func BatchScore(ctx context.Context, reg *registry.Registry, st *store.Store, req BatchRequest) (BatchResult, error) {
+func Batch(ctx context.Context, reg *registry.Registry, st *store.Store, req BatchRequest) (BatchResult, error) {
 	start := time.Now()
 	what := fmt.Sprintf("batch score %s %s %s partition %d/%d", req.Model, req.Source, req.Day.Format(time.DateOnly), req.Partition, req.Partitions)
 	v := req.Version

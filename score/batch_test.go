@@ -1,4 +1,4 @@
-package serve
+package score
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"github.com/promoflow/promoflow/synth"
 )
 
-// TestBatchScorePartitions scores a day in three partitions: together they
+// TestBatchPartitions scores a day in three partitions: together they
 // cover every customer once, each score equals the model's, and a re-run
 // of a partition changes nothing.
-func TestBatchScorePartitions(t *testing.T) {
+func TestBatchPartitions(t *testing.T) {
 	f := newFixture(t)
 	pool := stacktest.PGPool(t)
 	st := store.New(pool)
@@ -38,7 +38,7 @@ func TestBatchScorePartitions(t *testing.T) {
 	total := 0
 	for p := 0; p < parts; p++ {
 		for run := 0; run < 2; run++ { // the second run is a retry
-			res, err := BatchScore(ctx, f.reg, st, BatchRequest{Model: modelName, Source: "web", Day: day, Partition: p, Partitions: parts})
+			res, err := Batch(ctx, f.reg, st, BatchRequest{Model: modelName, Source: "web", Day: day, Partition: p, Partitions: parts})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestBatchScorePartitions(t *testing.T) {
 			t.Errorf("row %d: stored %v / %v, model gives %v / %v", i, p, u, want[i].Propensity, want[i].Uplift["Mens E-Mail"])
 		}
 	}
-	if _, err := BatchScore(ctx, f.reg, st, BatchRequest{Model: modelName, Source: "web", Day: day, Partition: 3, Partitions: parts}); err == nil {
+	if _, err := Batch(ctx, f.reg, st, BatchRequest{Model: modelName, Source: "web", Day: day, Partition: 3, Partitions: parts}); err == nil {
 		t.Error("partition 3 of 3 accepted")
 	}
 }
