@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -134,7 +133,7 @@ func (tr *Train) register(ctx context.Context, in workflows.TrainInput, t traine
 	}
 	man, err := tr.Registry.Register(ctx, registry.RegisterRequest{
 		Model: in.Model, RunID: in.RunID, WorkflowID: in.WorkflowID, CodeVersion: tr.CodeVersion,
-		DataWindow: t.window, Schema: t.cfg.Schema(), Metrics: flatMetrics(t.model.Metrics), Parent: parent, Seed: t.cfg.Train.Seed,
+		DataWindow: t.window, Schema: t.cfg.Schema(), Metrics: t.model.Metrics.Flat(), Parent: parent, Seed: t.cfg.Train.Seed,
 		Config: t.cfgJSON, DroppedFeatures: t.model.Dropped,
 		Artifacts: map[string][]byte{registry.ModelArtifact: modelJSON, trainingKeyArtifact: []byte(t.key)},
 	})
@@ -166,27 +165,3 @@ func (tr *Train) cached(ctx context.Context, model, key string) (*registry.Manif
 	return nil, false, nil
 }
 
-// flatMetrics names a model's validation metrics for the manifest.
-func flatMetrics(mt learn.Metrics) map[string]float64 {
-	out := map[string]float64{
-		"roc_auc": mt.ROCAUC, "pr_auc": mt.PRAUC, "log_loss": mt.LogLoss, "brier": mt.Brier,
-		"ece": mt.ECE, "rows": float64(mt.Rows), "positive_rate": mt.PositiveRate,
-		"precision": mt.AtThreshold.Precision, "recall": mt.AtThreshold.Recall,
-		"accuracy": mt.AtThreshold.Accuracy, "f1": mt.AtThreshold.F1, "threshold": mt.AtThreshold.Threshold,
-	}
-	for _, k := range mt.TopK {
-		pct := fmt.Sprintf("%.0f", 100*k.Fraction)
-		out["recall_at_"+pct] = k.Recall
-		out["lift_at_"+pct] = k.Lift
-	}
-	for _, a := range mt.Uplift {
-		out["qini:"+a.Arm] = a.Qini
-		out["uplift:"+a.Arm] = a.ObservedUplift
-	}
-	for k, v := range out {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			delete(out, k)
-		}
-	}
-	return out
-}

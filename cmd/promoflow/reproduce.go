@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/promoflow/promoflow/activities"
 	"github.com/promoflow/promoflow/config"
 	"github.com/promoflow/promoflow/control"
 )
@@ -47,7 +46,7 @@ func runReproduce(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	r, err := activities.Reproduce(ctx, st, reg, *source, ref.Model, v, codeVersion())
+	r, err := control.Reproduce(ctx, st, reg, *source, ref.Model, v, codeVersion())
 	if err != nil {
 		return err
 	}
@@ -66,7 +65,7 @@ func runReproduce(ctx context.Context, args []string, stdout io.Writer) error {
 
 // printReproduction says whether the version reproduced and, if not, why
 // it may not have: data or code that changed, then each difference.
-func printReproduction(w io.Writer, r *activities.Reproduction) {
+func printReproduction(w io.Writer, r *control.Reproduction) {
 	if r.Match {
 		fmt.Fprintf(w, "%s v%d reproduces: %d coefficients and %d metrics match to 1e-9\n", r.Model, r.Version, r.Coefficients, r.Metrics)
 	} else {

@@ -1,4 +1,4 @@
-package activities
+package control
 
 import (
 	"context"
@@ -85,7 +85,7 @@ func Reproduce(ctx context.Context, st *store.Store, reg *registry.Registry, sou
 		return nil, fmt.Errorf("reproduce %s v%d: train: %w", model, version, err)
 	}
 	r.compareCoefficients(stored, retrained)
-	r.compareMetrics(man.Metrics, flatMetrics(retrained.Metrics))
+	r.compareMetrics(man.Metrics, retrained.Metrics.Flat())
 	r.Match = len(r.Differences) == 0
 	return r, nil
 }
