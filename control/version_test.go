@@ -118,7 +118,7 @@ func TestCodeIdentityFollowsBuild(t *testing.T) {
 	base := identityOfBuild(t, gobin, dir, "base", "")
 	tests := []struct {
 		name     string
-		source   string // app/version.go as built; "" builds the source as it is
+		source   string // control/version.go as built; "" builds the source as it is
 		wantSame bool
 	}{
 		{"same source rebuilt", "", true},
@@ -135,7 +135,7 @@ func TestCodeIdentityFollowsBuild(t *testing.T) {
 }
 
 // identityOfBuild builds ./cmd/promoflow with -buildvcs=false into dir,
-// with app/version.go replaced by source unless it is empty, and returns
+// with control/version.go replaced by source unless it is empty, and returns
 // the code identity `promoflow version` prints, checked against the
 // binary's own hash.
 func identityOfBuild(t *testing.T, gobin, dir, name, source string) string {
@@ -165,7 +165,7 @@ func identityOfBuild(t *testing.T, gobin, dir, name, source string) string {
 	return id
 }
 
-// writeOverlay writes source and an overlay file replacing app/version.go
+// writeOverlay writes source and an overlay file replacing control/version.go
 // with it, and returns the overlay file's path.
 func writeOverlay(t *testing.T, dir, name, source string) string {
 	t.Helper()
