@@ -132,7 +132,11 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "%s %s: %s; clean: %d in = %d clean + %d quarantined %v\n", *source, *day, res.Ingest,
-		res.Clean.RowsIn, res.Clean.Clean, res.Clean.Quarantined, res.Clean.ByRule)
+	by := ""
+	if res.Clean.Quarantined > 0 {
+		by = " (" + formatRules(res.Clean.ByRule) + ")"
+	}
+	_, err = fmt.Fprintf(stdout, "%s %s: %s; clean: %d in = %d clean + %d quarantined%s\n", *source, *day, res.Ingest,
+		res.Clean.RowsIn, res.Clean.Clean, res.Clean.Quarantined, by)
 	return err
 }
