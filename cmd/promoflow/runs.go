@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/promoflow/promoflow/clean"
 	"io"
 	"path/filepath"
 	"text/tabwriter"
@@ -134,7 +135,11 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	by := ""
 	if res.Clean.Quarantined > 0 {
-		by = " (" + formatRules(res.Clean.ByRule) + ")"
+		rules := map[clean.Rule]int64{}
+		for r, n := range res.Clean.ByRule {
+			rules[clean.Rule(r)] = n
+		}
+		by = " (" + formatRules(rules) + ")"
 	}
 	_, err = fmt.Fprintf(stdout, "%s %s: %s; clean: %d in = %d clean + %d quarantined%s\n", *source, *day, res.Ingest,
 		res.Clean.RowsIn, res.Clean.Clean, res.Clean.Quarantined, by)
