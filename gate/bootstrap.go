@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/stat"
+
+	"github.com/promoflow/promoflow/rank"
 )
 
 // Paired is one holdout scored by the challenger and by production, row by
@@ -331,7 +333,7 @@ func bins(p []float64) []uint8 {
 	n := len(p)
 	bin := make([]uint8, n)
 	nb := min(calibrationBins, n)
-	idx := sortedIndex(p, false)
+	idx := rank.Ascending(p)
 	for b := range nb {
 		for _, k := range idx[b*n/nb : (b+1)*n/nb] {
 			bin[k] = uint8(b)
@@ -507,36 +509,6 @@ var poisson16 = func() *[1 << 16]uint8 {
 	return &t
 }()
 
-// sortedIndex returns the indexes of v sorted by value (descending when
-// desc), ties in index order.
-func sortedIndex(v []float64, desc bool) []int32 {
-	type keyed struct {
-		v float64
-		i int32
-	}
-	ks := make([]keyed, len(v))
-	for i, x := range v {
-		if desc {
-			x = -x
-		}
-		ks[i] = keyed{x, int32(i)}
-	}
-	slices.SortFunc(ks, func(a, b keyed) int {
-		switch {
-		case a.v < b.v:
-			return -1
-		case a.v > b.v:
-			return 1
-		}
-		return int(a.i - b.i)
-	})
-	idx := make([]int32, len(v))
-	for k, x := range ks {
-		idx[k] = x.i
-	}
-	return idx
-}
-
 // qiniOrder is the Qini rows in order of predicted uplift, highest first:
 // their row index, label and treatment, and whether a row ends a group of
 // tied predictions.
@@ -549,7 +521,7 @@ type qiniOrder struct {
 
 func newQiniOrder(u []float64, treated []int8, y []float64) *qiniOrder {
 	q := &qiniOrder{}
-	for _, i := range sortedIndex(u, true) {
+	for _, i := range rank.Descending(u) {
 		if treated[i] >= 0 {
 			q.rows = append(q.rows, i)
 			q.y = append(q.y, y[i])

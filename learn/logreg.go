@@ -95,17 +95,7 @@ func (pr *lrProblem) evalChunk(theta []float64, lo, hi int, out []float64) {
 		for _, k := range ci {
 			z += beta[k]
 		}
-		// Stable forms: log(1+e^z) = max(z,0) + log1p(e^-|z|), and the
-		// sigmoid from the same e^-|z|, so no overflow for any z.
-		e := math.Exp(-math.Abs(z))
-		var sig, sp float64
-		if z >= 0 {
-			sig = 1 / (1 + e)
-			sp = z + math.Log1p(e)
-		} else {
-			sig = e / (1 + e)
-			sp = math.Log1p(e)
-		}
+		sig, sp := logistic(z)
 		yi := pr.y[i]
 		wi := 1.0
 		if pr.w != nil {
@@ -278,13 +268,24 @@ func (lr *LogReg) prob(x []float64, cat []int32) float64 {
 	return sigmoid(z)
 }
 
-// sigmoid is 1/(1+e^-z) without overflow.
+// sigmoid is 1/(1+e^-z) without overflow: the probability of a score.
 func sigmoid(z float64) float64 {
+	e := math.Exp(-math.Abs(z))
 	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
+		return 1 / (1 + e)
 	}
-	e := math.Exp(z)
 	return e / (1 + e)
+}
+
+// logistic returns what the log loss of a score z needs: the sigmoid
+// 1/(1+e^-z) and the softplus log(1+e^z) = max(z,0) + log1p(e^-|z|), both
+// from one e^-|z| so that neither overflows for any z.
+func logistic(z float64) (sig, softplus float64) {
+	e := math.Exp(-math.Abs(z))
+	if z >= 0 {
+		return 1 / (1 + e), z + math.Log1p(e)
+	}
+	return e / (1 + e), math.Log1p(e)
 }
 
 // Solver methods.

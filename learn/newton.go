@@ -47,15 +47,7 @@ func (ns *newtonState) evalHess(theta, grad, hess []float64) float64 {
 			}
 			idx = append(idx, p)
 			val = append(val, 1)
-			e := math.Exp(-math.Abs(z))
-			var sig, sp float64
-			if z >= 0 {
-				sig = 1 / (1 + e)
-				sp = z + math.Log1p(e)
-			} else {
-				sig = e / (1 + e)
-				sp = math.Log1p(e)
-			}
+			sig, sp := logistic(z)
 			wi := 1.0
 			if pr.w != nil {
 				wi = pr.w[i]
