@@ -123,7 +123,7 @@ func ScreenLeakage(tbl *dataset.Table, sch schema.Schema, opt LeakOptions) ([]Le
 	if err != nil {
 		return nil, err
 	}
-	target := targetLabels{name: tc[0].Name, pos: cmp.Or(tc[0].Positive, "1")}
+	target := targetLabels{name: tc[0].Name, pos: tc[0].PositiveLabel()}
 	var out []Leak
 	add := func(name string, f *featureFinding) {
 		l := Leak{Column: name}

@@ -155,13 +155,10 @@ func scanTable(tbl *dataset.Table, sch schema.Schema, opts scanOptions) (*scanne
 		return nil, fmt.Errorf("schema: want exactly one target column, have %d", len(tc))
 	}
 	target := tc[0]
-	plan := scanPlan{trj: -1, pos: target.Positive}
+	plan := scanPlan{trj: -1, pos: target.PositiveLabel()}
 	var ok bool
 	if plan.tj, ok = tbl.Col(target.Name); !ok {
 		return nil, fmt.Errorf("target column %q not in data", target.Name)
-	}
-	if plan.pos == "" {
-		plan.pos = "1"
 	}
 	lb := &labelled{}
 	if tr := sch.OfKind(schema.Treatment); len(tr) == 1 {

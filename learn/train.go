@@ -508,7 +508,7 @@ func Train(tbl *dataset.Table, sch schema.Schema, cfg TrainConfig) (*Model, erro
 		}
 	}
 	if n1 := sum(lb.y); n1 == 0 || n1 == float64(len(lb.y)) {
-		return nil, fmt.Errorf("train: target has a single class in %d labelled rows (positive value %q?)", len(lb.y), targetPositive(sch))
+		return nil, fmt.Errorf("train: target has a single class in %d labelled rows (positive value %q?)", len(lb.y), sch.OfKind(schema.Target)[0].PositiveLabel())
 	}
 	m := &Model{FormatVersion: FormatVersion, Schema: sch, Seed: cfg.Seed, Fingerprint: sc.fingerprint, Rows: len(lb.rows)}
 	best := grid[0]
@@ -557,14 +557,6 @@ func droppedFeatures(pl *Pipeline, corr *correlations, drops []drop) []DroppedFe
 		out = append(out, df)
 	}
 	return out
-}
-
-func targetPositive(sch schema.Schema) string {
-	t := sch.OfKind(schema.Target)[0]
-	if t.Positive == "" {
-		return "1"
-	}
-	return t.Positive
 }
 
 func sum(v []float64) float64 {
