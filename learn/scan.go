@@ -2,11 +2,8 @@ package learn
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"slices"
 	"strings"
 
 	"github.com/promoflow/promoflow/dataset"
@@ -50,78 +47,6 @@ type columns struct {
 	// err is the first bad cell (column by column) or missing column; it
 	// is reported when the columns are used, after the label checks.
 	err error
-}
-
-// levelDict codes the distinct values of a column in order of first sight.
-// A column has few levels, so a short list is searched linearly (cheaper
-// than hashing) and a map is built only when the list grows long.
-type levelDict struct {
-	levels []string
-	index  map[string]int32
-}
-
-// linearLevels is the longest level list searched without a map.
-const linearLevels = 16
-
-// code returns the code of s, adding s as a new level when unseen.
-func (d *levelDict) code(s string) int32 {
-	if d.index == nil {
-		for i, l := range d.levels {
-			if l == s {
-				return int32(i)
-			}
-		}
-		if len(d.levels) < linearLevels {
-			d.levels = append(d.levels, s)
-			return int32(len(d.levels) - 1)
-		}
-		d.index = make(map[string]int32, 2*len(d.levels))
-		for i, l := range d.levels {
-			d.index[l] = int32(i)
-		}
-	}
-	if c, ok := d.index[s]; ok {
-		return c
-	}
-	c := int32(len(d.levels))
-	d.index[s] = c
-	d.levels = append(d.levels, s)
-	return c
-}
-
-// blockHasher hashes the records of one fingerprint block.
-type blockHasher struct {
-	h   hash.Hash
-	buf []byte
-}
-
-func newBlockHasher() *blockHasher {
-	return &blockHasher{h: sha256.New(), buf: make([]byte, 0, 64<<10)}
-}
-
-// add appends one record to the block.
-func (b *blockHasher) add(rec []string) {
-	b.buf = appendRecord(b.buf, rec)
-	if len(b.buf) > 60<<10 {
-		b.h.Write(b.buf)
-		b.buf = b.buf[:0]
-	}
-}
-
-// sum writes the block's digest to out.
-func (b *blockHasher) sum(out *[sha256.Size]byte) {
-	b.h.Write(b.buf)
-	b.h.Sum(out[:0])
-}
-
-// fingerprintOf combines the header and the block digests.
-func fingerprintOf(header []string, sums [][sha256.Size]byte) string {
-	h := sha256.New()
-	h.Write(appendRecord(nil, header))
-	for _, s := range sums {
-		h.Write(s[:])
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // scanPlan is what a block needs to know about the table's columns.
@@ -396,104 +321,4 @@ func scanTable(tbl *dataset.Table, sch schema.Schema, opts scanOptions) (*scanne
 		}
 	}
 	return sc, nil
-}
-
-// mergeLevels returns the sorted union of the levels of the blocks'
-// dictionaries and, per block, the map from its codes to the union's.
-func mergeLevels(blocks []blockScan, dict func(*blockScan) *levelDict) ([]string, [][]int32) {
-	var all []string
-	for b := range blocks {
-		all = append(all, dict(&blocks[b]).levels...)
-	}
-	slices.Sort(all)
-	all = slices.Compact(all)
-	remap := make([][]int32, len(blocks))
-	for b := range blocks {
-		levels := dict(&blocks[b]).levels
-		remap[b] = make([]int32, len(levels))
-		for i, l := range levels {
-			k, _ := slices.BinarySearch(all, l)
-			remap[b][i] = int32(k)
-		}
-	}
-	return slices.Clip(all), remap
-}
-
-// remapCodes replaces every code c by remap[c].
-func remapCodes(codes, remap []int32) {
-	for i, c := range codes {
-		codes[i] = remap[c]
-	}
-}
-
-// touchBatch is the number of rows whose memory is loaded together.
-const touchBatch = 32
-
-// rowToucher loads the memory of a table's rows ahead of their parsing, so
-// that cache misses are waited for together instead of one after the
-// other inside branchy parsing code: at the start of every batch it loads
-// the field arrays of the next batch and, at the same time, the cell bytes
-// of this one (whose field arrays the previous step loaded). Loaded values
-// go into a meaningless sum so that the loads are not optimised away.
-type rowToucher struct {
-	rows [][]string
-	cols []int // the cells read; nil means all
-	sum  int
-}
-
-// at is called for every row index i of [lo, hi) in order.
-func (rt *rowToucher) at(i, lo, hi int) {
-	if (i-lo)%touchBatch != 0 {
-		return
-	}
-	if i == lo {
-		rt.fields(rt.rows[lo:min(hi, lo+touchBatch)])
-	}
-	rt.fields(rt.rows[min(hi, i+touchBatch):min(hi, i+2*touchBatch)])
-	rt.cells(rt.rows[i:min(hi, i+touchBatch)])
-}
-
-// fields loads the string headers of rows.
-func (rt *rowToucher) fields(rows [][]string) {
-	t := 0
-	if rt.cols == nil {
-		for _, r := range rows {
-			// A string header is 16 bytes: every third one reaches
-			// every 64-byte line of the row's field array.
-			for j := 0; j < len(r); j += 3 {
-				t += len(r[j])
-			}
-			t += len(r[len(r)-1])
-		}
-	} else {
-		for _, r := range rows {
-			for _, j := range rt.cols {
-				t += len(r[j])
-			}
-		}
-	}
-	rt.sum += t
-}
-
-// cells loads the first byte of each cell of rows.
-func (rt *rowToucher) cells(rows [][]string) {
-	t := 0
-	if rt.cols == nil {
-		for _, r := range rows {
-			for _, f := range r {
-				if len(f) > 0 {
-					t += int(f[0])
-				}
-			}
-		}
-	} else {
-		for _, r := range rows {
-			for _, j := range rt.cols {
-				if f := r[j]; len(f) > 0 {
-					t += int(f[0])
-				}
-			}
-		}
-	}
-	rt.sum += t
 }
