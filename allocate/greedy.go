@@ -62,6 +62,20 @@ func Solve(p Problem) (*Plan, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
+	hulls, ups := p.upgrades()
+	al := newAllocation(&p)
+	al.greedy(hulls, ups)
+	al.fill()
+	plan := al.plan(lpBound(ups, p.Budget))
+	plan.Report.Random = randomBaseline(p)
+	plan.Report.Propensity = propensityBaseline(p)
+	return plan, nil
+}
+
+// upgrades returns every customer's hull and all their upgrades in the
+// greedy's order: by decreasing gain per extra cost, then by customer and
+// step.
+func (p *Problem) upgrades() ([][]hullPoint, []upgrade) {
 	hulls := make([][]hullPoint, len(p.Customers))
 	var ups []upgrade
 	for i := range p.Customers {
@@ -80,10 +94,14 @@ func Solve(p Problem) (*Plan, error) {
 		}
 		return cmp.Compare(x.step, y.step)
 	})
+	return hulls, ups
+}
 
-	// LP relaxation: the same order, the first upgrade that does not fit
-	// taken fractionally.
-	bound, left := 0.0, p.Budget
+// lpBound is the optimum of the LP relaxation: the upgrades in the
+// greedy's order, the first that does not fit the budget taken
+// fractionally.
+func lpBound(ups []upgrade, budget float64) float64 {
+	bound, left := 0.0, budget
 	for _, u := range ups {
 		if u.dc <= left {
 			bound += u.dg
@@ -93,47 +111,105 @@ func Solve(p Problem) (*Plan, error) {
 		bound += u.dg * left / u.dc
 		break
 	}
+	return bound
+}
 
-	assigned := make([]int, len(p.Customers)) // arm, or -1
-	for i := range assigned {
-		assigned[i] = -1
+// allocation is a plan being built: each customer's arm, the offers of
+// each arm and the budget left.
+type allocation struct {
+	p        *Problem
+	assigned []int // arm per customer, or -1
+	count    []int // offers per arm
+	left     float64
+}
+
+// newAllocation is the empty plan of p: no offers, the whole budget left.
+func newAllocation(p *Problem) *allocation {
+	al := &allocation{p: p, assigned: make([]int, len(p.Customers)), count: make([]int, len(p.Arms)), left: p.Budget}
+	for i := range al.assigned {
+		al.assigned[i] = -1
 	}
-	count := make([]int, len(p.Arms))
-	capOK := func(a int) bool { return p.Arms[a].Cap == 0 || count[a] < p.Arms[a].Cap }
-	move := func(i, to int) {
-		if from := assigned[i]; from >= 0 {
-			count[from]--
-		}
-		assigned[i] = to
-		count[to]++
+	return al
+}
+
+// capOK reports whether arm a is below its cap.
+func (al *allocation) capOK(a int) bool {
+	return al.p.Arms[a].Cap == 0 || al.count[a] < al.p.Arms[a].Cap
+}
+
+// move gives customer i arm to instead of its current one, at extra cost
+// dc.
+func (al *allocation) move(i, to int, dc float64) {
+	if from := al.assigned[i]; from >= 0 {
+		al.count[from]--
 	}
-	left = p.Budget
-	pos := make([]int, len(p.Customers))
-	stopped := make([]bool, len(p.Customers))
+	al.assigned[i] = to
+	al.count[to]++
+	al.left -= dc
+}
+
+// greedy takes the upgrades in order while they fit the budget and caps;
+// a customer whose next upgrade does not fit stops there.
+func (al *allocation) greedy(hulls [][]hullPoint, ups []upgrade) {
+	pos := make([]int, len(hulls))
+	stopped := make([]bool, len(hulls))
 	for _, u := range ups {
 		i := u.customer
 		if stopped[i] || pos[i] != u.step-1 {
 			continue
 		}
 		to := hulls[i][u.step].arm
-		if u.dc > left || !capOK(to) {
+		if u.dc > al.left || !al.capOK(to) {
 			stopped[i] = true
 			continue
 		}
-		left -= u.dc
 		pos[i] = u.step
-		move(i, to)
+		al.move(i, to, u.dc)
 	}
+}
 
-	// Fill: the best single moves still affordable, by gain per extra cost
-	// (a move that saves money and gains is taken first).
-	type fill struct {
-		customer, from, to int
-		dc, dg             float64
+// singleMove is one customer's move from arm from (-1: none) to arm to,
+// at extra cost dc for extra gain dg.
+type singleMove struct {
+	customer, from, to int
+	dc, dg             float64
+}
+
+// ratio is the move's gain per extra cost; a move that saves money comes
+// first.
+func (m singleMove) ratio() float64 {
+	if m.dc <= 0 {
+		return math.Inf(1)
 	}
-	var fills []fill
+	return m.dg / m.dc
+}
+
+// fill spends what the greedy left on the best single moves still
+// affordable, by gain per extra cost (a move that saves money and gains
+// is taken first).
+func (al *allocation) fill() {
+	moves := al.singleMoves()
+	slices.SortStableFunc(moves, func(x, y singleMove) int {
+		if c := cmp.Compare(y.ratio(), x.ratio()); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.dg, x.dg)
+	})
+	for _, m := range moves {
+		if al.assigned[m.customer] != m.from || m.dc > al.left || !al.capOK(m.to) {
+			continue
+		}
+		al.move(m.customer, m.to, m.dc)
+	}
+}
+
+// singleMoves lists every customer's moves to an eligible arm of higher
+// gain than its current one.
+func (al *allocation) singleMoves() []singleMove {
+	p := al.p
+	var moves []singleMove
 	for i := range p.Customers {
-		cur, curCost, curGain := assigned[i], 0.0, 0.0
+		cur, curCost, curGain := al.assigned[i], 0.0, 0.0
 		if cur >= 0 {
 			curCost, curGain = p.Arms[cur].Cost, p.gain(i, cur)
 		}
@@ -141,35 +217,22 @@ func Solve(p Problem) (*Plan, error) {
 			if a == cur || !p.eligible(i, a) || p.gain(i, a) <= curGain {
 				continue
 			}
-			fills = append(fills, fill{customer: i, from: cur, to: a, dc: p.Arms[a].Cost - curCost, dg: p.gain(i, a) - curGain})
+			moves = append(moves, singleMove{customer: i, from: cur, to: a, dc: p.Arms[a].Cost - curCost, dg: p.gain(i, a) - curGain})
 		}
 	}
-	fillRatio := func(f fill) float64 {
-		if f.dc <= 0 {
-			return math.Inf(1)
-		}
-		return f.dg / f.dc
-	}
-	slices.SortStableFunc(fills, func(x, y fill) int {
-		if c := cmp.Compare(fillRatio(y), fillRatio(x)); c != 0 {
-			return c
-		}
-		return cmp.Compare(y.dg, x.dg)
-	})
-	for _, f := range fills {
-		if assigned[f.customer] != f.from || f.dc > left || !capOK(f.to) {
-			continue
-		}
-		left -= f.dc
-		move(f.customer, f.to)
-	}
+	return moves
+}
 
+// plan turns the allocation into its assignments and report (without the
+// baselines); bound is the LP optimum.
+func (al *allocation) plan(bound float64) *Plan {
+	p := al.p
 	plan := &Plan{Report: Report{Budget: p.Budget, UpperBound: bound}}
 	perArm := make([]ArmReport, len(p.Arms))
 	for a, arm := range p.Arms {
 		perArm[a].Arm = arm.Name
 	}
-	for i, a := range assigned {
+	for i, a := range al.assigned {
 		if a < 0 {
 			continue
 		}
@@ -178,13 +241,11 @@ func Solve(p Problem) (*Plan, error) {
 			Customer: i, ID: p.Customers[i].ID, Arm: p.Arms[a].Name, Cost: p.Arms[a].Cost,
 			Uplift: p.Customers[i].Uplift[a], Gain: g, Amount: p.amount(g),
 		})
-		plan.Report.add(p, i, a)
+		plan.Report.add(*p, i, a)
 		perArm[a].Offers++
 		perArm[a].Spend += p.Arms[a].Cost
 		perArm[a].Conversions += p.Customers[i].Uplift[a]
 	}
 	plan.Report.PerArm = perArm
-	plan.Report.Random = randomBaseline(p)
-	plan.Report.Propensity = propensityBaseline(p)
-	return plan, nil
+	return plan
 }
