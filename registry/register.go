@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -57,7 +58,7 @@ func (req *RegisterRequest) validate() error {
 		return err
 	}
 	if _, ok := req.Artifacts[ModelArtifact]; !ok {
-		return &ValidationError{Field: "artifacts", Value: strings.Join(sortedKeys(req.Artifacts), ","), Reason: "must include " + ModelArtifact}
+		return &ValidationError{Field: "artifacts", Value: strings.Join(slices.Sorted(maps.Keys(req.Artifacts)), ","), Reason: "must include " + ModelArtifact}
 	}
 	for name := range req.Artifacts {
 		if err := validArtifact(name); err != nil {
@@ -213,7 +214,7 @@ func (r *Registry) scanVersions(ctx context.Context, model string) (committed, i
 			seen[n] = true
 		}
 	}
-	for _, n := range sortedIntKeys(seen) {
+	for _, n := range slices.Sorted(maps.Keys(seen)) {
 		if seen[n] {
 			committed = append(committed, n)
 		} else {
@@ -272,7 +273,7 @@ func (r *Registry) complete(ctx context.Context, req RegisterRequest, n int) (*M
 		Artifacts:       make(map[string]ArtifactInfo, len(req.Artifacts)),
 	}
 	// Sorted for a deterministic upload order (and failure point in tests).
-	for _, name := range sortedKeys(req.Artifacts) {
+	for _, name := range slices.Sorted(maps.Keys(req.Artifacts)) {
 		data := req.Artifacts[name]
 		key := versionPrefix(req.Model, n) + name
 		if _, err := r.put(ctx, key, data, contentType(name), false, ""); err != nil {

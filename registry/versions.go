@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -114,7 +115,7 @@ func (r *Registry) Load(ctx context.Context, model string, version int) (*Manife
 		return nil, nil, fmt.Errorf("load: %w", &IntegrityError{Model: model, Version: version, Artifact: ModelArtifact, Reason: "not listed in the manifest"})
 	}
 	out := make(map[string][]byte, len(m.Artifacts))
-	for _, name := range sortedKeys(m.Artifacts) {
+	for _, name := range slices.Sorted(maps.Keys(m.Artifacts)) {
 		data, err := r.readVerified(ctx, model, version, name, m.Artifacts[name])
 		if err != nil {
 			return nil, nil, fmt.Errorf("load: %w", err)
@@ -217,24 +218,6 @@ func (r *Registry) Describe(ctx context.Context, model string, version int) (*Ve
 		info.Verdict = v
 	}
 	return info, nil
-}
-
-func sortedIntKeys[V any](m map[int]V) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // errorsAsIntegrity reports whether err holds an *IntegrityError.
