@@ -37,20 +37,8 @@ func (pl *Pipeline) newDesign(n int) *design {
 // (or -1) and its categorical slot and first one-hot feature (or -1).
 func (pl *Pipeline) offsets(k int) (dense, slot, first int) {
 	pd, _, _ := pl.shape()
-	dense, slot, first = 0, 0, pd
-	for i := 0; i < k; i++ {
-		c := pl.Columns[i]
-		switch c.Kind {
-		case schema.Numeric, schema.Flag:
-			dense++
-			if c.MissingFlag {
-				dense++
-			}
-		case schema.Categorical:
-			slot++
-			first += len(c.Levels) + 1
-		}
-	}
+	dense, slot, first = countFeatures(pl.Columns[:k])
+	first += pd
 	if pl.Columns[k].Kind == schema.Categorical {
 		return -1, slot, first
 	}

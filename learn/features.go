@@ -58,19 +58,27 @@ type Pipeline struct {
 // shape returns the number of dense features, of categorical columns and
 // of all features.
 func (pl *Pipeline) shape() (pd, nc, p int) {
-	for _, c := range pl.Columns {
+	pd, nc, onehot := countFeatures(pl.Columns)
+	return pd, nc, onehot + pd
+}
+
+// countFeatures counts what cols make of the design: dense features
+// (numeric and flag values and their missing flags), categorical columns,
+// and one-hot features (a column's levels plus its [unknown] level).
+func countFeatures(cols []ColumnTransform) (dense, categorical, onehot int) {
+	for _, c := range cols {
 		switch c.Kind {
 		case schema.Numeric, schema.Flag:
-			pd++
+			dense++
 			if c.MissingFlag {
-				pd++
+				dense++
 			}
 		case schema.Categorical:
-			nc++
-			p += len(c.Levels) + 1
+			categorical++
+			onehot += len(c.Levels) + 1
 		}
 	}
-	return pd, nc, p + pd
+	return dense, categorical, onehot
 }
 
 // featureNames lists the design columns in order.

@@ -77,6 +77,32 @@ func newLRProblem(d *design, y, w []float64, active []bool, c float64) *lrProble
 	return pr
 }
 
+// checkFit checks what a fit of design d with inverse penalty c needs: a
+// positive finite c and rows.
+func checkFit(d *design, c float64) error {
+	if !(c > 0) || math.IsInf(c, 0) {
+		return fmt.Errorf("logistic regression: C = %v, want a positive finite number", c)
+	}
+	if d.n == 0 {
+		return fmt.Errorf("logistic regression: no rows")
+	}
+	return nil
+}
+
+// penalize adds the penalty ||β||²/(2C) at theta to the loss sum f, which
+// it returns, and its gradient to grad, whose inactive features it zeroes.
+func (pr *lrProblem) penalize(theta, grad []float64, f float64) float64 {
+	for j := 0; j < pr.d.p; j++ {
+		if pr.active != nil && !pr.active[j] {
+			grad[j] = 0
+			continue
+		}
+		f += 0.5 * pr.lambda * theta[j] * theta[j]
+		grad[j] += pr.lambda * theta[j]
+	}
+	return f
+}
+
 // evalChunk accumulates loss and gradient of rows [lo, hi) into out.
 func (pr *lrProblem) evalChunk(theta []float64, lo, hi int, out []float64) {
 	d := pr.d
@@ -151,14 +177,7 @@ func (pr *lrProblem) eval(theta, grad []float64) float64 {
 		}
 		f += part[p+1]
 	}
-	for j := 0; j < p; j++ {
-		if pr.active != nil && !pr.active[j] {
-			grad[j] = 0
-			continue
-		}
-		f += 0.5 * pr.lambda * theta[j] * theta[j]
-		grad[j] += pr.lambda * theta[j]
-	}
+	f = pr.penalize(theta, grad, f)
 	for j := range grad {
 		grad[j] *= pr.scale
 	}
@@ -189,11 +208,8 @@ func equal(a, b []float64) bool {
 // largest gradient component of the row-averaged objective is below tol or
 // after maxIter iterations.
 func fitLogReg(d *design, y, w []float64, active []bool, c, tol float64, maxIter int) (*LogReg, error) {
-	if !(c > 0) || math.IsInf(c, 0) {
-		return nil, fmt.Errorf("logistic regression: C = %v, want a positive finite number", c)
-	}
-	if d.n == 0 {
-		return nil, fmt.Errorf("logistic regression: no rows")
+	if err := checkFit(d, c); err != nil {
+		return nil, err
 	}
 	pr := newLRProblem(d, y, w, active, c)
 	x0 := make([]float64, d.p+1)

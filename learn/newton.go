@@ -95,14 +95,11 @@ func (ns *newtonState) sumHess(theta, grad, hess []float64) float64 {
 		}
 		f += buf[q*q+q]
 	}
+	f = pr.penalize(theta, grad, f)
 	for j := 0; j < p; j++ {
-		if pr.active != nil && !pr.active[j] {
-			grad[j] = 0
-			continue
+		if pr.active == nil || pr.active[j] {
+			hess[j*q+j] += pr.lambda
 		}
-		f += 0.5 * pr.lambda * theta[j] * theta[j]
-		grad[j] += pr.lambda * theta[j]
-		hess[j*q+j] += pr.lambda
 	}
 	for k := range grad {
 		grad[k] *= pr.scale
@@ -118,11 +115,8 @@ func (ns *newtonState) sumHess(theta, grad, hess []float64) float64 {
 // this converges from any start, quadratically near the optimum; it stops
 // when the largest gradient component is below tol.
 func fitNewton(d *design, y, w []float64, active []bool, c, tol float64, maxIter int) (*LogReg, error) {
-	if !(c > 0) || math.IsInf(c, 0) {
-		return nil, fmt.Errorf("logistic regression: C = %v, want a positive finite number", c)
-	}
-	if d.n == 0 {
-		return nil, fmt.Errorf("logistic regression: no rows")
+	if err := checkFit(d, c); err != nil {
+		return nil, err
 	}
 	ns := newNewtonState(newLRProblem(d, y, w, active, c))
 	q := ns.q
