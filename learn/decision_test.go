@@ -171,15 +171,7 @@ func TestDroppedFeatures(t *testing.T) {
 	if err != nil || len(back.Dropped) != 2 || back.Dropped[0] != m.Dropped[0] {
 		t.Errorf("round trip: %v, dropped %+v", err, back)
 	}
-	edit := func(f func(map[string]any)) []byte {
-		var v map[string]any
-		if err := json.Unmarshal(good, &v); err != nil {
-			t.Fatal(err)
-		}
-		f(v)
-		b, _ := json.Marshal(v)
-		return b
-	}
+	edit := func(f func(map[string]any)) []byte { return editJSON(t, good, f) }
 	// A model file from before dropped_features existed still loads.
 	if _, err := Load(edit(func(v map[string]any) { delete(v, "dropped_features") })); err != nil {
 		t.Errorf("model file without dropped_features: %v", err)

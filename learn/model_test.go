@@ -253,15 +253,7 @@ func TestLoadRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	edit := func(f func(map[string]any)) []byte {
-		var v map[string]any
-		if err := json.Unmarshal(good, &v); err != nil {
-			t.Fatal(err)
-		}
-		f(v)
-		b, _ := json.Marshal(v)
-		return b
-	}
+	edit := func(f func(map[string]any)) []byte { return editJSON(t, good, f) }
 	tests := []struct {
 		name string
 		data []byte
@@ -330,4 +322,20 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("re-load: %v", err)
 		}
 	})
+}
+
+// editJSON decodes the JSON object data, lets f change it and encodes it
+// again: a model file with one field edited.
+func editJSON(t *testing.T, data []byte, f func(map[string]any)) []byte {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	f(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
