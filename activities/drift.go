@@ -321,14 +321,7 @@ func (d *Drift) RecordDrift(ctx context.Context, in workflows.RecordDriftInput) 
 	}
 	features := make([]store.DriftFeature, len(rep.Features))
 	for i, f := range rep.Features {
-		detail, err := json.Marshal(struct {
-			Edges     []float64 `json:"edges,omitempty"`
-			Levels    []string  `json:"levels,omitempty"`
-			RefCounts []int64   `json:"ref_counts"`
-			CurCounts []int64   `json:"cur_counts"`
-			RefRows   int64     `json:"ref_rows"`
-			CurRows   int64     `json:"cur_rows"`
-		}{f.Edges, f.Levels, f.RefCounts, f.CurCounts, f.RefRows, f.CurRows})
+		detail, err := json.Marshal(f.Bins)
 		if err != nil {
 			return 0, fmt.Errorf("encode bins of %s: %w", f.Feature, err)
 		}

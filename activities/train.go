@@ -164,4 +164,3 @@ func (tr *Train) cached(ctx context.Context, model, key string) (*registry.Manif
 	}
 	return nil, false, nil
 }
-

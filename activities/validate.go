@@ -199,10 +199,7 @@ func labelledRows(sc schema.Schema, holdout *dataset.Table) (*dataset.Table, []f
 	if !ok {
 		return nil, nil
 	}
-	pos := targets[0].Positive
-	if pos == "" {
-		pos = "1"
-	}
+	pos := targets[0].PositiveLabel()
 	labelled := &dataset.Table{Header: holdout.Header}
 	var y []float64
 	for _, row := range holdout.Rows {

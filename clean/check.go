@@ -148,7 +148,7 @@ func checkValue(col schema.Column, v string, isCustomer bool) (Rule, string) {
 		return checkNumber(col, v)
 	case schema.Categorical, schema.Target, schema.Treatment:
 		levels := col.Levels
-		if len(levels) == 0 && col.Kind == schema.Target && (col.Positive == "" || col.Positive == "1") {
+		if len(levels) == 0 && col.Kind == schema.Target && col.PositiveLabel() == "1" {
 			levels = []string{"0", "1"}
 		}
 		if len(levels) > 0 && !slices.Contains(levels, v) {

@@ -102,22 +102,30 @@ func levelCounts(levels []string) map[string]int64 {
 	return c
 }
 
-// Result is the drift of one feature (or of the score) on one day.
-type Result struct {
-	Feature string  `json:"feature"`
-	Kind    string  `json:"kind"`
-	RefRows int64   `json:"ref_rows"`
-	CurRows int64   `json:"cur_rows"`
-	PSI     float64 `json:"psi"`
-	// KS is set for numeric features and the score only.
-	KS *KSResult `json:"ks,omitempty"`
-	JS float64   `json:"js"`
-	// Bins are the PSI bins: upper edges for numeric features (the last
-	// bin is open), level names for categorical ones.
+// Bins are the PSI bins of one feature and the reference's and the day's
+// rows in each: what a drift check stores of a feature and its report
+// draws.
+type Bins struct {
+	// Edges are the upper edges of a numeric feature's bins (the last bin
+	// is open); Levels name a categorical feature's bins.
 	Edges     []float64 `json:"edges,omitempty"`
 	Levels    []string  `json:"levels,omitempty"`
 	RefCounts []int64   `json:"ref_counts"`
 	CurCounts []int64   `json:"cur_counts"`
+	// RefRows and CurRows are the rows counted: the sums of the counts.
+	RefRows int64 `json:"ref_rows"`
+	CurRows int64 `json:"cur_rows"`
+}
+
+// Result is the drift of one feature (or of the score) on one day.
+type Result struct {
+	Feature string `json:"feature"`
+	Kind    string `json:"kind"`
+	Bins
+	PSI float64 `json:"psi"`
+	// KS is set for numeric features and the score only.
+	KS *KSResult `json:"ks,omitempty"`
+	JS float64   `json:"js"`
 	// KSFlag is true when KS p < alpha and the statistic ≥ the minimum effect.
 	KSFlag   bool   `json:"ks_flag"`
 	Severity string `json:"severity"`
@@ -130,10 +138,10 @@ type Result struct {
 func CompareNumeric(cfg Config, name string, ref *Numeric, cur []float64) Result {
 	s := sortedFinite(cur)
 	counts := BinCountsSorted(ref.Edges, s)
-	r := Result{
-		Feature: name, Kind: KindNumeric, RefRows: int64(len(ref.Sorted)), CurRows: int64(len(s)),
+	r := Result{Feature: name, Kind: KindNumeric, Bins: Bins{
 		Edges: ref.Edges, RefCounts: ref.Counts, CurCounts: counts,
-	}
+		RefRows: int64(len(ref.Sorted)), CurRows: int64(len(s)),
+	}}
 	if len(s) == 0 || len(ref.Sorted) == 0 {
 		r.PSI, r.JS = math.NaN(), math.NaN()
 		r.Severity = SeverityOK
@@ -162,7 +170,7 @@ func CompareCategorical(cfg Config, name string, ref *Categorical, cur []string)
 		}
 	}
 	slices.Sort(levels)
-	r := Result{Feature: name, Kind: KindCategorical, Levels: levels}
+	r := Result{Feature: name, Kind: KindCategorical, Bins: Bins{Levels: levels}}
 	for _, l := range levels {
 		r.RefCounts = append(r.RefCounts, ref.Counts[l])
 		r.CurCounts = append(r.CurCounts, cc[l])

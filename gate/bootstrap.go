@@ -9,60 +9,9 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/stat"
+
+	"github.com/promoflow/promoflow/rank"
 )
-
-// Paired is one holdout scored by the challenger and by production, row by
-// row, so the two can be compared on the same rows.
-type Paired struct {
-	// Y is 1 for a positive row and 0 otherwise.
-	Y []float64
-	// Challenger and Production are the predicted probabilities;
-	// Production is nil when there is no production model.
-	Challenger, Production []float64
-	// Arms are the treatment arms of uplift models, each judged on its
-	// own; nil for propensity models.
-	Arms []PairedArm
-}
-
-// PairedArm is one treatment arm of a Paired holdout.
-type PairedArm struct {
-	Arm string
-	// Treated is per row 1 for rows given the arm, 0 for control rows and
-	// -1 for rows of other arms, which take no part in its Qini
-	// coefficient.
-	Treated []int8
-	// ChallengerUplift and ProductionUplift are the predicted uplifts of
-	// the arm; ProductionUplift is nil when production has no such arm.
-	ChallengerUplift, ProductionUplift []float64
-}
-
-// validate checks that every per-row slice has one value per row.
-func (p Paired) validate() error {
-	n := len(p.Y)
-	if len(p.Challenger) != n || (p.Production != nil && len(p.Production) != n) {
-		return fmt.Errorf("paired rows: %d labels but %d challenger and %d production values", n, len(p.Challenger), len(p.Production))
-	}
-	for _, a := range p.Arms {
-		if len(a.Treated) != n || len(a.ChallengerUplift) != n || (a.ProductionUplift != nil && len(a.ProductionUplift) != n) {
-			return fmt.Errorf("paired rows: %d labels but arm %s has %d treated, %d and %d uplift values",
-				n, a.Arm, len(a.Treated), len(a.ChallengerUplift), len(a.ProductionUplift))
-		}
-	}
-	if n == 0 {
-		return fmt.Errorf("paired rows: no rows")
-	}
-	return nil
-}
-
-// withoutProduction is p without production's predictions.
-func (p *Paired) withoutProduction() *Paired {
-	out := &Paired{Y: p.Y, Challenger: p.Challenger}
-	for _, a := range p.Arms {
-		a.ProductionUplift = nil
-		out.Arms = append(out.Arms, a)
-	}
-	return out
-}
 
 // Interval is an estimate with its two-sided confidence interval.
 type Interval struct {
@@ -331,7 +280,7 @@ func bins(p []float64) []uint8 {
 	n := len(p)
 	bin := make([]uint8, n)
 	nb := min(calibrationBins, n)
-	idx := sortedIndex(p, false)
+	idx := rank.Ascending(p)
 	for b := range nb {
 		for _, k := range idx[b*n/nb : (b+1)*n/nb] {
 			bin[k] = uint8(b)
@@ -415,56 +364,6 @@ func (pr *prepared) resample(seed uint64, first int, out []stats) {
 	}
 }
 
-// weightedRun draws a Poisson(1) weight per row, four per 64-bit draw, and
-// returns the weight total and the weighted sums of ll, rc and rp.
-func weightedRun(rng *rand.PCG, ll, rc, rp []float64) (sw, sl, sc, sp float64) {
-	n := len(ll)
-	rc, rp = rc[:n], rp[:n]
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		u := rng.Uint64()
-		w0 := float64(poisson16[u&0xffff])
-		w1 := float64(poisson16[u>>16&0xffff])
-		w2 := float64(poisson16[u>>32&0xffff])
-		w3 := float64(poisson16[u>>48])
-		sw += w0 + w1 + w2 + w3
-		sl += w0*ll[i] + w1*ll[i+1] + w2*ll[i+2] + w3*ll[i+3]
-		sc += w0*rc[i] + w1*rc[i+1] + w2*rc[i+2] + w3*rc[i+3]
-		sp += w0*rp[i] + w1*rp[i+1] + w2*rp[i+2] + w3*rp[i+3]
-	}
-	if i < n {
-		u := rng.Uint64()
-		for ; i < n; i++ {
-			w := float64(poisson16[u&0xffff])
-			u >>= 16
-			sw += w
-			sl += w * ll[i]
-			sc += w * rc[i]
-			sp += w * rp[i]
-		}
-	}
-	return sw, sl, sc, sp
-}
-
-// fillRun draws the weights weightedRun draws, into w.
-func fillRun(rng *rand.PCG, w []uint8) {
-	i := 0
-	for ; i+4 <= len(w); i += 4 {
-		u := rng.Uint64()
-		w[i] = poisson16[u&0xffff]
-		w[i+1] = poisson16[u>>16&0xffff]
-		w[i+2] = poisson16[u>>32&0xffff]
-		w[i+3] = poisson16[u>>48]
-	}
-	if i < len(w) {
-		u := rng.Uint64()
-		for ; i < len(w); i++ {
-			w[i] = poisson16[u&0xffff]
-			u >>= 16
-		}
-	}
-}
-
 // qini sets every arm's Qini coefficients of the sample weighted by w.
 func (pr *prepared) qini(w []uint8, out []armStats) {
 	for j, a := range pr.arms {
@@ -488,140 +387,4 @@ func absSum(v []float64) float64 {
 		s += math.Abs(x)
 	}
 	return s
-}
-
-// poisson16 maps 16 uniform random bits to a Poisson(1) count by inverse
-// CDF; the probabilities are exact to 2⁻¹⁶, far below bootstrap noise.
-var poisson16 = func() *[1 << 16]uint8 {
-	var t [1 << 16]uint8
-	k, pk := 0, math.Exp(-1)
-	cdf := pk
-	for u := range t {
-		for float64(u)+0.5 >= cdf*(1<<16) && k < 12 {
-			k++
-			pk /= float64(k)
-			cdf += pk
-		}
-		t[u] = uint8(k)
-	}
-	return &t
-}()
-
-// sortedIndex returns the indexes of v sorted by value (descending when
-// desc), ties in index order.
-func sortedIndex(v []float64, desc bool) []int32 {
-	type keyed struct {
-		v float64
-		i int32
-	}
-	ks := make([]keyed, len(v))
-	for i, x := range v {
-		if desc {
-			x = -x
-		}
-		ks[i] = keyed{x, int32(i)}
-	}
-	slices.SortFunc(ks, func(a, b keyed) int {
-		switch {
-		case a.v < b.v:
-			return -1
-		case a.v > b.v:
-			return 1
-		}
-		return int(a.i - b.i)
-	})
-	idx := make([]int32, len(v))
-	for k, x := range ks {
-		idx[k] = x.i
-	}
-	return idx
-}
-
-// qiniOrder is the Qini rows in order of predicted uplift, highest first:
-// their row index, label and treatment, and whether a row ends a group of
-// tied predictions.
-type qiniOrder struct {
-	rows    []int32
-	y       []float64
-	treated []bool
-	last    []bool
-}
-
-func newQiniOrder(u []float64, treated []int8, y []float64) *qiniOrder {
-	q := &qiniOrder{}
-	for _, i := range sortedIndex(u, true) {
-		if treated[i] >= 0 {
-			q.rows = append(q.rows, i)
-			q.y = append(q.y, y[i])
-			q.treated = append(q.treated, treated[i] == 1)
-		}
-	}
-	q.last = make([]bool, len(q.rows))
-	for k, i := range q.rows {
-		q.last[k] = k == len(q.rows)-1 || u[q.rows[k+1]] != u[i]
-	}
-	return q
-}
-
-// qiniCounts are a weighted sample's treated and control rows and their
-// responders.
-type qiniCounts struct{ nt, nc, yt, yc float64 }
-
-// qiniTotals are a weighted sample's perfect Qini area and baseline.
-type qiniTotals struct{ perfect, baseline float64 }
-
-// totals computes the area under the Qini curve of the perfect ranking
-// (treated responders, then non-responders, then control responders) and
-// under the random-targeting line, as learn.QiniCoefficient defines them.
-func (c qiniCounts) totals() qiniTotals {
-	// Points after each of the three groups of the perfect ranking.
-	x1, q1 := c.yt, c.yt
-	x2, q2 := c.nt+c.nc-c.yc, c.yt
-	x3, q3 := c.nt+c.nc, c.yt
-	if c.nc > 0 {
-		q3 -= c.yc * c.nt / c.nc
-	}
-	area := x1*q1/2 + (x2-x1)*(q1+q2)/2 + (x3-x2)*(q2+q3)/2
-	return qiniTotals{perfect: area, baseline: x3 * q3 / 2}
-}
-
-// area walks q's rows, highest predicted uplift first, and returns the
-// area under the Qini curve of the sample weighted by w and the sample's
-// counts.
-func (q *qiniOrder) area(w []uint8) (float64, qiniCounts) {
-	var c qiniCounts
-	var x, px, pq, area float64
-	for k, i := range q.rows {
-		if f := float64(w[i]); f != 0 {
-			x += f
-			if q.treated[k] {
-				c.nt += f
-				c.yt += f * q.y[k]
-			} else {
-				c.nc += f
-				c.yc += f * q.y[k]
-			}
-		}
-		if q.last[k] {
-			v := c.yt
-			if c.nc > 0 {
-				v -= c.yc * c.nt / c.nc
-			}
-			area += (x - px) * (v + pq) / 2
-			px, pq = x, v
-		}
-	}
-	return area, c
-}
-
-// coefficient is the Qini coefficient of a curve's area: the area between
-// it and the random line over the same area for the perfect ranking; 0
-// when the perfect ranking is no better than random, as
-// learn.QiniCoefficient.
-func coefficient(area float64, tot qiniTotals) float64 {
-	best := tot.perfect - tot.baseline
-	if best == 0 {
-		return 0
-	}
-	return (area - tot.baseline) / best
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/promoflow/promoflow/rank"
 )
 
 // DeLong is the result of DeLong's test comparing the ROC-AUC of two
@@ -104,7 +106,7 @@ func PairedDeLong(y, a, b []float64) (DeLong, error) {
 // three midranks: positives (negatives) in that order are themselves
 // sorted, so their midranks within their class come from counting.
 func components(s, y []float64, class []int32, m, n int) (v10, v01 []float64, auc float64) {
-	idx := sortedIndex(s, false)
+	idx := rank.Ascending(s)
 	v10 = make([]float64, m)
 	v01 = make([]float64, n)
 	var seenPos, seenNeg int

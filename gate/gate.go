@@ -10,139 +10,6 @@ import (
 	"strings"
 )
 
-// Limits are a model's gate thresholds. Zero values take the defaults.
-type Limits struct {
-	// MinAUC is the lowest holdout ROC-AUC a challenger may have.
-	MinAUC float64 `yaml:"min_auc" json:"min_auc"`
-	// MaxAUCDrop is how much lower than production's AUC the challenger's
-	// may be on the same holdout.
-	MaxAUCDrop float64 `yaml:"max_auc_drop" json:"max_auc_drop"`
-	// MaxLogLossRise is how much higher than production's log loss the
-	// challenger's may be.
-	MaxLogLossRise float64 `yaml:"max_log_loss_rise" json:"max_log_loss_rise"`
-	// MaxCalibrationError bounds the expected calibration error.
-	MaxCalibrationError float64 `yaml:"max_calibration_error" json:"max_calibration_error"`
-	// MinRows is the smallest holdout the gate trusts.
-	MinRows int `yaml:"min_rows" json:"min_rows"`
-	// MinQini is the lowest Qini coefficient of each uplift arm
-	// (exclusive); in ModeInterval the lower bound of the arm's interval
-	// must be above it.
-	MinQini float64 `yaml:"min_qini" json:"min_qini"`
-	// MaxQuarantineShare bounds the share of the run day's rows that
-	// cleaning quarantined: a day that bad is not trusted to train on.
-	MaxQuarantineShare float64 `yaml:"max_quarantine_share" json:"max_quarantine_share"`
-	// MaxCalibrationRise is how much higher than production's expected
-	// calibration error the challenger's may be.
-	MaxCalibrationRise float64 `yaml:"max_calibration_rise" json:"max_calibration_rise,omitempty"`
-	// MaxQiniDrop is how much lower than production's Qini coefficient an
-	// uplift challenger's may be.
-	MaxQiniDrop float64 `yaml:"max_qini_drop" json:"max_qini_drop,omitempty"`
-
-	// Mode is how comparisons with production decide: ModeInterval
-	// (default) passes a challenger only when it is not worse than
-	// production beyond the tolerance with Confidence, ModePoint compares
-	// the point estimates.
-	Mode string `yaml:"mode" json:"mode,omitempty"`
-	// Confidence is the level of the two-sided intervals (default 0.95).
-	Confidence float64 `yaml:"confidence" json:"confidence,omitempty"`
-	// BootstrapResamples is the number of paired bootstrap resamples
-	// (default 1000).
-	BootstrapResamples int `yaml:"bootstrap_resamples" json:"bootstrap_resamples,omitempty"`
-	// Seed seeds the bootstrap, so a verdict can be recomputed exactly.
-	Seed uint64 `yaml:"seed" json:"seed,omitempty"`
-	// Arms is what an uplift arm failing its checks does: ArmsAll
-	// (default) fails the verdict, ArmsAny disables the arm, which is then
-	// never offered, and fails the verdict only when every arm is
-	// disabled (see Decide).
-	Arms string `yaml:"arms" json:"arms,omitempty"`
-}
-
-// Comparison modes of Limits.Mode.
-const (
-	ModeInterval = "interval"
-	ModePoint    = "point"
-)
-
-// Arm rules of Limits.Arms.
-const (
-	ArmsAll = "all"
-	ArmsAny = "any"
-)
-
-// Defaults are the limits used where a model's configuration is silent.
-var Defaults = Limits{
-	MinAUC:              0.60,
-	MaxAUCDrop:          0.01,
-	MaxLogLossRise:      0.01,
-	MaxCalibrationError: 0.05,
-	MinRows:             500,
-	MinQini:             0,
-	MaxQuarantineShare:  0.10,
-	MaxCalibrationRise:  0.02,
-	MaxQiniDrop:         0.05,
-	Mode:                ModeInterval,
-	Confidence:          0.95,
-	BootstrapResamples:  1000,
-	Arms:                ArmsAll,
-}
-
-// WithDefaults fills unset limits from Defaults.
-func (l Limits) WithDefaults() Limits {
-	if l.MinAUC == 0 {
-		l.MinAUC = Defaults.MinAUC
-	}
-	if l.MaxAUCDrop == 0 {
-		l.MaxAUCDrop = Defaults.MaxAUCDrop
-	}
-	if l.MaxLogLossRise == 0 {
-		l.MaxLogLossRise = Defaults.MaxLogLossRise
-	}
-	if l.MaxCalibrationError == 0 {
-		l.MaxCalibrationError = Defaults.MaxCalibrationError
-	}
-	if l.MinRows == 0 {
-		l.MinRows = Defaults.MinRows
-	}
-	if l.MaxQuarantineShare == 0 {
-		l.MaxQuarantineShare = Defaults.MaxQuarantineShare
-	}
-	if l.MaxCalibrationRise == 0 {
-		l.MaxCalibrationRise = Defaults.MaxCalibrationRise
-	}
-	if l.MaxQiniDrop == 0 {
-		l.MaxQiniDrop = Defaults.MaxQiniDrop
-	}
-	if l.Mode == "" {
-		l.Mode = Defaults.Mode
-	}
-	if l.Confidence == 0 {
-		l.Confidence = Defaults.Confidence
-	}
-	if l.BootstrapResamples == 0 {
-		l.BootstrapResamples = Defaults.BootstrapResamples
-	}
-	if l.Arms == "" {
-		l.Arms = Defaults.Arms
-	}
-	return l
-}
-
-// Validate reports limits no gate can apply.
-func (l Limits) Validate() error {
-	l = l.WithDefaults()
-	switch {
-	case l.Mode != ModeInterval && l.Mode != ModePoint:
-		return fmt.Errorf("gate: mode %q: want %q or %q", l.Mode, ModeInterval, ModePoint)
-	case !(l.Confidence > 0.5 && l.Confidence < 1):
-		return fmt.Errorf("gate: confidence %v: want in (0.5, 1)", l.Confidence)
-	case l.BootstrapResamples < 100:
-		return fmt.Errorf("gate: bootstrap_resamples %d: want at least 100", l.BootstrapResamples)
-	case l.Arms != ArmsAll && l.Arms != ArmsAny:
-		return fmt.Errorf("gate: arms %q: want %q or %q", l.Arms, ArmsAll, ArmsAny)
-	}
-	return nil
-}
-
 // Check is one named test of the gate.
 type Check struct {
 	Name string `json:"name"`
@@ -291,11 +158,29 @@ func Judge(l Limits, in Input) []Check {
 	if err := l.Validate(); err != nil {
 		return []Check{{Name: "limits", Op: "valid", Detail: err.Error()}}
 	}
-	ch := in.Challenger
-	arms := slices.SortedFunc(slices.Values(ch.Arms), func(a, b ArmScore) int { return strings.Compare(a.Arm, b.Arm) })
-	m := measure(l, in)
-	pct := fmt.Sprintf("%g%%", 100*l.Confidence)
-	method := fmt.Sprintf("%s paired bootstrap (%d)", pct, l.BootstrapResamples)
+	arms := slices.SortedFunc(slices.Values(in.Challenger.Arms), func(a, b ArmScore) int { return strings.Compare(a.Arm, b.Arm) })
+	j := judging{l: l, m: measure(l, in), pct: fmt.Sprintf("%g%%", 100*l.Confidence)}
+	j.method = fmt.Sprintf("%s paired bootstrap (%d)", j.pct, l.BootstrapResamples)
+	checks := j.absolute(in, arms)
+	if in.Production == nil {
+		return checks
+	}
+	return append(checks, j.vsProduction(in.Challenger, *in.Production, arms)...)
+}
+
+// judging is what every check of one Judge call shares: the limits, the
+// holdout's interval statistics and the names of the intervals' methods.
+type judging struct {
+	l           Limits
+	m           measured
+	pct, method string // "95%", "95% paired bootstrap (1000)"
+}
+
+// absolute is the checks that need no production model: holdout rows,
+// AUC, calibration, quarantine share and each arm's Qini, with the reason
+// for missing intervals on each.
+func (j judging) absolute(in Input, arms []ArmScore) []Check {
+	l, m, ch := j.l, j.m, in.Challenger
 	auc := compare("min_auc", ch.AUC, l.MinAUC, ">=")
 	if m.delong != nil {
 		lo, hi := m.delong.IntervalA(l.Confidence)
@@ -314,7 +199,7 @@ func Judge(l Limits, in Input) []Check {
 		if ai := m.arm(a.Arm); ai != nil {
 			iv = &ai.Qini
 		}
-		c := comparison(l, armCheck("qini_positive", a.Arm), a.Qini, l.MinQini, ">", iv, method)
+		c := comparison(l, armCheck("qini_positive", a.Arm), a.Qini, l.MinQini, ">", iv, j.method)
 		c.Arm = a.Arm
 		if p := in.Production; p != nil {
 			if _, ok := p.arm(a.Arm); !ok {
@@ -328,29 +213,32 @@ func Judge(l Limits, in Input) []Check {
 			checks[i].Detail = strings.TrimPrefix(checks[i].Detail+"; no interval: "+m.err, "; ")
 		}
 	}
-	p := in.Production
-	if p == nil {
-		return checks
-	}
+	return checks
+}
+
+// vsProduction is the comparisons of the challenger ch with production p:
+// AUC, log loss, calibration and the Qini of each arm production has.
+func (j judging) vsProduction(ch, p Scores, arms []ArmScore) []Check {
+	l, m := j.l, j.m
 	var aucIv *Interval
 	if m.delong != nil && m.hasProd {
 		lo, hi := m.delong.Interval(l.Confidence)
 		aucIv = &Interval{Lower: lo, Upper: hi}
 	}
-	c := comparison(l, "auc_vs_production", ch.AUC-p.AUC, -l.MaxAUCDrop, ">=", aucIv, pct+" DeLong")
+	c := comparison(l, "auc_vs_production", ch.AUC-p.AUC, -l.MaxAUCDrop, ">=", aucIv, j.pct+" DeLong")
 	c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", ch.AUC, p.AUC)
 	if m.delong != nil && m.hasProd && !math.IsNaN(m.delong.P) {
 		c.Detail += fmt.Sprintf(", p = %.3g", m.delong.P)
 	}
-	checks = append(checks, c)
+	checks := []Check{c}
 	var boot BootstrapResult
 	if m.boot != nil && m.hasProd {
 		boot = *m.boot
 	}
-	c = comparison(l, "log_loss_vs_production", ch.LogLoss-p.LogLoss, l.MaxLogLossRise, "<=", boot.LogLossDiff, method)
+	c = comparison(l, "log_loss_vs_production", ch.LogLoss-p.LogLoss, l.MaxLogLossRise, "<=", boot.LogLossDiff, j.method)
 	c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", ch.LogLoss, p.LogLoss)
 	checks = append(checks, c)
-	c = comparison(l, "calibration_vs_production", ch.CalibrationError-p.CalibrationError, l.MaxCalibrationRise, "<=", boot.CalibrationDiff, method)
+	c = comparison(l, "calibration_vs_production", ch.CalibrationError-p.CalibrationError, l.MaxCalibrationRise, "<=", boot.CalibrationDiff, j.method)
 	c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", ch.CalibrationError, p.CalibrationError)
 	checks = append(checks, c)
 	for _, a := range arms {
@@ -362,7 +250,7 @@ func Judge(l Limits, in Input) []Check {
 		if ai := boot.Arm(a.Arm); ai != nil {
 			iv = ai.QiniDiff
 		}
-		c = comparison(l, armCheck("qini_vs_production", a.Arm), a.Qini-pa.Qini, -l.MaxQiniDrop, ">=", iv, method)
+		c = comparison(l, armCheck("qini_vs_production", a.Arm), a.Qini-pa.Qini, -l.MaxQiniDrop, ">=", iv, j.method)
 		c.Arm = a.Arm
 		c.Detail = fmt.Sprintf("challenger %.4f, production %.4f", a.Qini, pa.Qini)
 		checks = append(checks, c)

@@ -88,3 +88,56 @@ func pairArm(h Holdout, arm string) (PairedArm, error) {
 	}
 	return a, nil
 }
+
+// Paired is one holdout scored by the challenger and by production, row by
+// row, so the two can be compared on the same rows.
+type Paired struct {
+	// Y is 1 for a positive row and 0 otherwise.
+	Y []float64
+	// Challenger and Production are the predicted probabilities;
+	// Production is nil when there is no production model.
+	Challenger, Production []float64
+	// Arms are the treatment arms of uplift models, each judged on its
+	// own; nil for propensity models.
+	Arms []PairedArm
+}
+
+// PairedArm is one treatment arm of a Paired holdout.
+type PairedArm struct {
+	Arm string
+	// Treated is per row 1 for rows given the arm, 0 for control rows and
+	// -1 for rows of other arms, which take no part in its Qini
+	// coefficient.
+	Treated []int8
+	// ChallengerUplift and ProductionUplift are the predicted uplifts of
+	// the arm; ProductionUplift is nil when production has no such arm.
+	ChallengerUplift, ProductionUplift []float64
+}
+
+// validate checks that every per-row slice has one value per row.
+func (p Paired) validate() error {
+	n := len(p.Y)
+	if len(p.Challenger) != n || (p.Production != nil && len(p.Production) != n) {
+		return fmt.Errorf("paired rows: %d labels but %d challenger and %d production values", n, len(p.Challenger), len(p.Production))
+	}
+	for _, a := range p.Arms {
+		if len(a.Treated) != n || len(a.ChallengerUplift) != n || (a.ProductionUplift != nil && len(a.ProductionUplift) != n) {
+			return fmt.Errorf("paired rows: %d labels but arm %s has %d treated, %d and %d uplift values",
+				n, a.Arm, len(a.Treated), len(a.ChallengerUplift), len(a.ProductionUplift))
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("paired rows: no rows")
+	}
+	return nil
+}
+
+// withoutProduction is p without production's predictions.
+func (p *Paired) withoutProduction() *Paired {
+	out := &Paired{Y: p.Y, Challenger: p.Challenger}
+	for _, a := range p.Arms {
+		a.ProductionUplift = nil
+		out.Arms = append(out.Arms, a)
+	}
+	return out
+}

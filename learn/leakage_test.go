@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/promoflow/promoflow/dataset"
+	"github.com/promoflow/promoflow/rank"
 	"github.com/promoflow/promoflow/schema"
 	"github.com/promoflow/promoflow/synth"
 )
@@ -413,7 +414,7 @@ func TestNumberGroups(t *testing.T) {
 			}
 		}
 		var want []valueGroup
-		for _, i := range sortedIndex(xs, false) {
+		for _, i := range rank.Ascending(xs) {
 			if k := len(want) - 1; k < 0 || want[k].v != xs[i] {
 				want = append(want, valueGroup{v: xs[i]})
 			}

@@ -77,6 +77,32 @@ func newLRProblem(d *design, y, w []float64, active []bool, c float64) *lrProble
 	return pr
 }
 
+// checkFit checks what a fit of design d with inverse penalty c needs: a
+// positive finite c and rows.
+func checkFit(d *design, c float64) error {
+	if !(c > 0) || math.IsInf(c, 0) {
+		return fmt.Errorf("logistic regression: C = %v, want a positive finite number", c)
+	}
+	if d.n == 0 {
+		return fmt.Errorf("logistic regression: no rows")
+	}
+	return nil
+}
+
+// penalize adds the penalty ||β||²/(2C) at theta to the loss sum f, which
+// it returns, and its gradient to grad, whose inactive features it zeroes.
+func (pr *lrProblem) penalize(theta, grad []float64, f float64) float64 {
+	for j := 0; j < pr.d.p; j++ {
+		if pr.active != nil && !pr.active[j] {
+			grad[j] = 0
+			continue
+		}
+		f += 0.5 * pr.lambda * theta[j] * theta[j]
+		grad[j] += pr.lambda * theta[j]
+	}
+	return f
+}
+
 // evalChunk accumulates loss and gradient of rows [lo, hi) into out.
 func (pr *lrProblem) evalChunk(theta []float64, lo, hi int, out []float64) {
 	d := pr.d
@@ -95,17 +121,7 @@ func (pr *lrProblem) evalChunk(theta []float64, lo, hi int, out []float64) {
 		for _, k := range ci {
 			z += beta[k]
 		}
-		// Stable forms: log(1+e^z) = max(z,0) + log1p(e^-|z|), and the
-		// sigmoid from the same e^-|z|, so no overflow for any z.
-		e := math.Exp(-math.Abs(z))
-		var sig, sp float64
-		if z >= 0 {
-			sig = 1 / (1 + e)
-			sp = z + math.Log1p(e)
-		} else {
-			sig = e / (1 + e)
-			sp = math.Log1p(e)
-		}
+		sig, sp := logistic(z)
 		yi := pr.y[i]
 		wi := 1.0
 		if pr.w != nil {
@@ -161,14 +177,7 @@ func (pr *lrProblem) eval(theta, grad []float64) float64 {
 		}
 		f += part[p+1]
 	}
-	for j := 0; j < p; j++ {
-		if pr.active != nil && !pr.active[j] {
-			grad[j] = 0
-			continue
-		}
-		f += 0.5 * pr.lambda * theta[j] * theta[j]
-		grad[j] += pr.lambda * theta[j]
-	}
+	f = pr.penalize(theta, grad, f)
 	for j := range grad {
 		grad[j] *= pr.scale
 	}
@@ -199,11 +208,8 @@ func equal(a, b []float64) bool {
 // largest gradient component of the row-averaged objective is below tol or
 // after maxIter iterations.
 func fitLogReg(d *design, y, w []float64, active []bool, c, tol float64, maxIter int) (*LogReg, error) {
-	if !(c > 0) || math.IsInf(c, 0) {
-		return nil, fmt.Errorf("logistic regression: C = %v, want a positive finite number", c)
-	}
-	if d.n == 0 {
-		return nil, fmt.Errorf("logistic regression: no rows")
+	if err := checkFit(d, c); err != nil {
+		return nil, err
 	}
 	pr := newLRProblem(d, y, w, active, c)
 	x0 := make([]float64, d.p+1)
@@ -278,13 +284,24 @@ func (lr *LogReg) prob(x []float64, cat []int32) float64 {
 	return sigmoid(z)
 }
 
-// sigmoid is 1/(1+e^-z) without overflow.
+// sigmoid is 1/(1+e^-z) without overflow: the probability of a score.
 func sigmoid(z float64) float64 {
+	e := math.Exp(-math.Abs(z))
 	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
+		return 1 / (1 + e)
 	}
-	e := math.Exp(z)
 	return e / (1 + e)
+}
+
+// logistic returns what the log loss of a score z needs: the sigmoid
+// 1/(1+e^-z) and the softplus log(1+e^z) = max(z,0) + log1p(e^-|z|), both
+// from one e^-|z| so that neither overflows for any z.
+func logistic(z float64) (sig, softplus float64) {
+	e := math.Exp(-math.Abs(z))
+	if z >= 0 {
+		return 1 / (1 + e), z + math.Log1p(e)
+	}
+	return e / (1 + e), math.Log1p(e)
 }
 
 // Solver methods.

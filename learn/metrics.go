@@ -1,9 +1,9 @@
 package learn
 
 import (
-	"cmp"
 	"math"
-	"slices"
+
+	"github.com/promoflow/promoflow/rank"
 )
 
 // Labels are 0/1 as float64 throughout: y[i] == 1 is a positive row.
@@ -12,7 +12,7 @@ import (
 // giving tied scores their average rank (the Mann-Whitney statistic, as
 // scikit-learn's roc_auc_score). It is NaN when y holds only one class.
 func ROCAUC(y, p []float64) float64 {
-	idx := sortedIndex(p, false)
+	idx := rank.Ascending(p)
 	var n1 float64
 	var rankSum float64
 	for i := 0; i < len(idx); {
@@ -92,7 +92,7 @@ func ROCCurve(y, p []float64) (fpr, tpr []float64) {
 // of tied scores with that score t and the true and false positives among
 // the rows with p >= t.
 func thresholds(y, p []float64, at func(t, tp, fp float64)) {
-	idx := sortedIndex(p, true)
+	idx := rank.Descending(p)
 	var tp, fp float64
 	for i := 0; i < len(idx); {
 		j := i
@@ -196,7 +196,7 @@ var TopKFractions = []float64{0.1, 0.2, 0.3}
 
 // AtTopK measures the top fraction k of rows ranked by p against labels y.
 func AtTopK(y, p []float64, k float64) TopK {
-	idx := sortedIndex(p, true)
+	idx := rank.Descending(p)
 	top := idx[:int(k*float64(len(idx)))]
 	var tp float64
 	for _, i := range top {
@@ -226,7 +226,7 @@ func Calibration(y, p []float64, bins int) ([]CalibrationBin, float64) {
 		return nil, 0
 	}
 	bins = min(bins, n)
-	idx := sortedIndex(p, false)
+	idx := rank.Ascending(p)
 	out := make([]CalibrationBin, bins)
 	var ece float64
 	for b := range out {
@@ -243,34 +243,4 @@ func Calibration(y, p []float64, bins int) ([]CalibrationBin, float64) {
 		out[b] = cb
 	}
 	return out, ece
-}
-
-// sortedIndex returns the indexes of v sorted by value (descending when
-// desc), ties in index order, so results are deterministic.
-func sortedIndex(v []float64, desc bool) []int {
-	type pair struct {
-		v float64
-		i int
-	}
-	ps := make([]pair, len(v))
-	for i, x := range v {
-		if desc {
-			x = -x
-		}
-		ps[i] = pair{x, i}
-	}
-	slices.SortFunc(ps, func(a, b pair) int {
-		switch {
-		case a.v < b.v:
-			return -1
-		case a.v > b.v:
-			return 1
-		}
-		return cmp.Compare(a.i, b.i)
-	})
-	idx := make([]int, len(v))
-	for k, p := range ps {
-		idx[k] = p.i
-	}
-	return idx
 }

@@ -324,11 +324,12 @@ func FuzzLoad(f *testing.F) {
 	})
 }
 
-// editJSON decodes good into a map, lets f change it and encodes it again.
-func editJSON(t *testing.T, good []byte, f func(map[string]any)) []byte {
+// editJSON decodes the JSON object data, lets f change it and encodes it
+// again: a model file with one field edited.
+func editJSON(t *testing.T, data []byte, f func(map[string]any)) []byte {
 	t.Helper()
 	var v map[string]any
-	if err := json.Unmarshal(good, &v); err != nil {
+	if err := json.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
 	}
 	f(v)

@@ -75,54 +75,8 @@ func (m *Model) check() error {
 	if pl == nil {
 		return errors.New("field pipeline is missing")
 	}
-	if pl.Impute != ImputeMedian && pl.Impute != ImputeMean {
-		return fmt.Errorf("field pipeline.impute is %q, want %q or %q", pl.Impute, ImputeMedian, ImputeMean)
-	}
-	var feats []schema.Column
-	for _, c := range m.Schema.Columns {
-		if c.Kind.IsFeature() {
-			feats = append(feats, c)
-		}
-	}
-	if len(pl.Columns) != len(feats) {
-		return fmt.Errorf("field pipeline.columns has %d columns, schema has %d feature columns", len(pl.Columns), len(feats))
-	}
-	for i, c := range pl.Columns {
-		where := fmt.Sprintf("pipeline.columns[%d]", i)
-		if c.Name != feats[i].Name || c.Kind != feats[i].Kind {
-			return fmt.Errorf("field %s is %s %q, schema says %s %q", where, c.Kind, c.Name, feats[i].Kind, feats[i].Name)
-		}
-		if !finite(c.Impute) || !finite(c.Mean) {
-			return fmt.Errorf("field %s: impute and mean must be finite", where)
-		}
-		switch c.Kind {
-		case schema.Numeric:
-			if !(c.Scale > 0) || !finite(c.Scale) {
-				return fmt.Errorf("field %s.scale is %v, want a positive finite number", where, c.Scale)
-			}
-		case schema.Flag:
-			if c.Scale != 0 || c.Mean != 0 {
-				return fmt.Errorf("field %s: a flag has no mean or scale", where)
-			}
-		case schema.Categorical:
-			for k := 1; k < len(c.Levels); k++ {
-				if c.Levels[k-1] >= c.Levels[k] {
-					return fmt.Errorf("field %s.levels is not sorted and unique at %q", where, c.Levels[k])
-				}
-			}
-		}
-		if c.Kind != schema.Categorical && len(c.Levels) > 0 {
-			return fmt.Errorf("field %s.levels set on a %s column", where, c.Kind)
-		}
-	}
-	names := pl.featureNames()
-	if len(pl.Features) != len(names) {
-		return fmt.Errorf("field pipeline.features has %d features, the columns make %d", len(pl.Features), len(names))
-	}
-	for j, f := range pl.Features {
-		if f.Name != names[j] {
-			return fmt.Errorf("field pipeline.features[%d].name is %q, want %q", j, f.Name, names[j])
-		}
+	if err := checkPipeline(pl, m.Schema); err != nil {
+		return err
 	}
 	if err := checkDropped(m.Dropped, pl); err != nil {
 		return err
@@ -137,25 +91,93 @@ func (m *Model) check() error {
 	case len(treat) == 1 && m.Uplift == nil:
 		return fmt.Errorf("field uplift is missing for treatment column %q", treat[0].Name)
 	case m.Uplift != nil:
-		u := m.Uplift
-		if u.Treatment != treat[0].Name || u.Control != treat[0].Control {
-			return fmt.Errorf("field uplift names treatment %q control %q, schema says %q control %q", u.Treatment, u.Control, treat[0].Name, treat[0].Control)
+		return checkUplift(m.Uplift, treat[0], pl)
+	}
+	return nil
+}
+
+// checkPipeline checks that the pipeline transforms the schema's feature
+// columns, in order, into the features it lists.
+func checkPipeline(pl *Pipeline, sch schema.Schema) error {
+	if pl.Impute != ImputeMedian && pl.Impute != ImputeMean {
+		return fmt.Errorf("field pipeline.impute is %q, want %q or %q", pl.Impute, ImputeMedian, ImputeMean)
+	}
+	var feats []schema.Column
+	for _, c := range sch.Columns {
+		if c.Kind.IsFeature() {
+			feats = append(feats, c)
 		}
-		if err := checkLogReg(u.ControlModel, "uplift.control_model", pl); err != nil {
+	}
+	if len(pl.Columns) != len(feats) {
+		return fmt.Errorf("field pipeline.columns has %d columns, schema has %d feature columns", len(pl.Columns), len(feats))
+	}
+	for i, c := range pl.Columns {
+		if err := checkColumn(c, feats[i], fmt.Sprintf("pipeline.columns[%d]", i)); err != nil {
 			return err
 		}
-		if len(u.Arms) == 0 {
-			return errors.New("field uplift.arms is empty")
+	}
+	names := pl.featureNames()
+	if len(pl.Features) != len(names) {
+		return fmt.Errorf("field pipeline.features has %d features, the columns make %d", len(pl.Features), len(names))
+	}
+	for j, f := range pl.Features {
+		if f.Name != names[j] {
+			return fmt.Errorf("field pipeline.features[%d].name is %q, want %q", j, f.Name, names[j])
 		}
-		seen := map[string]bool{}
-		for i, a := range u.Arms {
-			if a.Arm == u.Control || seen[a.Arm] {
-				return fmt.Errorf("field uplift.arms[%d].arm %q repeats an arm or the control", i, a.Arm)
+	}
+	return nil
+}
+
+// checkColumn checks the transform of schema column col, the field where.
+func checkColumn(c ColumnTransform, col schema.Column, where string) error {
+	if c.Name != col.Name || c.Kind != col.Kind {
+		return fmt.Errorf("field %s is %s %q, schema says %s %q", where, c.Kind, c.Name, col.Kind, col.Name)
+	}
+	if !finite(c.Impute) || !finite(c.Mean) {
+		return fmt.Errorf("field %s: impute and mean must be finite", where)
+	}
+	switch c.Kind {
+	case schema.Numeric:
+		if !(c.Scale > 0) || !finite(c.Scale) {
+			return fmt.Errorf("field %s.scale is %v, want a positive finite number", where, c.Scale)
+		}
+	case schema.Flag:
+		if c.Scale != 0 || c.Mean != 0 {
+			return fmt.Errorf("field %s: a flag has no mean or scale", where)
+		}
+	case schema.Categorical:
+		for k := 1; k < len(c.Levels); k++ {
+			if c.Levels[k-1] >= c.Levels[k] {
+				return fmt.Errorf("field %s.levels is not sorted and unique at %q", where, c.Levels[k])
 			}
-			seen[a.Arm] = true
-			if err := checkLogReg(a.Model, fmt.Sprintf("uplift.arms[%d].model", i), pl); err != nil {
-				return err
-			}
+		}
+	}
+	if c.Kind != schema.Categorical && len(c.Levels) > 0 {
+		return fmt.Errorf("field %s.levels set on a %s column", where, c.Kind)
+	}
+	return nil
+}
+
+// checkUplift checks the uplift part against the schema's treatment
+// column: its names, the control model and one model per distinct arm.
+func checkUplift(u *UpliftModel, treat schema.Column, pl *Pipeline) error {
+	if u.Treatment != treat.Name || u.Control != treat.Control {
+		return fmt.Errorf("field uplift names treatment %q control %q, schema says %q control %q", u.Treatment, u.Control, treat.Name, treat.Control)
+	}
+	if err := checkLogReg(u.ControlModel, "uplift.control_model", pl); err != nil {
+		return err
+	}
+	if len(u.Arms) == 0 {
+		return errors.New("field uplift.arms is empty")
+	}
+	seen := map[string]bool{}
+	for i, a := range u.Arms {
+		if a.Arm == u.Control || seen[a.Arm] {
+			return fmt.Errorf("field uplift.arms[%d].arm %q repeats an arm or the control", i, a.Arm)
+		}
+		seen[a.Arm] = true
+		if err := checkLogReg(a.Model, fmt.Sprintf("uplift.arms[%d].model", i), pl); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -2,11 +2,8 @@ package learn
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"slices"
 	"strings"
 
 	"github.com/promoflow/promoflow/dataset"
@@ -52,78 +49,6 @@ type columns struct {
 	err error
 }
 
-// levelDict codes the distinct values of a column in order of first sight.
-// A column has few levels, so a short list is searched linearly (cheaper
-// than hashing) and a map is built only when the list grows long.
-type levelDict struct {
-	levels []string
-	index  map[string]int32
-}
-
-// linearLevels is the longest level list searched without a map.
-const linearLevels = 16
-
-// code returns the code of s, adding s as a new level when unseen.
-func (d *levelDict) code(s string) int32 {
-	if d.index == nil {
-		for i, l := range d.levels {
-			if l == s {
-				return int32(i)
-			}
-		}
-		if len(d.levels) < linearLevels {
-			d.levels = append(d.levels, s)
-			return int32(len(d.levels) - 1)
-		}
-		d.index = make(map[string]int32, 2*len(d.levels))
-		for i, l := range d.levels {
-			d.index[l] = int32(i)
-		}
-	}
-	if c, ok := d.index[s]; ok {
-		return c
-	}
-	c := int32(len(d.levels))
-	d.index[s] = c
-	d.levels = append(d.levels, s)
-	return c
-}
-
-// blockHasher hashes the records of one fingerprint block.
-type blockHasher struct {
-	h   hash.Hash
-	buf []byte
-}
-
-func newBlockHasher() *blockHasher {
-	return &blockHasher{h: sha256.New(), buf: make([]byte, 0, 64<<10)}
-}
-
-// add appends one record to the block.
-func (b *blockHasher) add(rec []string) {
-	b.buf = appendRecord(b.buf, rec)
-	if len(b.buf) > 60<<10 {
-		b.h.Write(b.buf)
-		b.buf = b.buf[:0]
-	}
-}
-
-// sum writes the block's digest to out.
-func (b *blockHasher) sum(out *[sha256.Size]byte) {
-	b.h.Write(b.buf)
-	b.h.Sum(out[:0])
-}
-
-// fingerprintOf combines the header and the block digests.
-func fingerprintOf(header []string, sums [][sha256.Size]byte) string {
-	h := sha256.New()
-	h.Write(appendRecord(nil, header))
-	for _, s := range sums {
-		h.Write(s[:])
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
-}
-
 // scanPlan is what a block needs to know about the table's columns.
 type scanPlan struct {
 	tj, trj int    // target and treatment column (-1: none)
@@ -150,353 +75,327 @@ type blockScan struct {
 // skipped) and, as opts asks, the feature columns of the labelled rows and
 // the table's fingerprint, in one pass.
 func scanTable(tbl *dataset.Table, sch schema.Schema, opts scanOptions) (*scanned, error) {
+	s, err := newTableScan(tbl, sch, opts.features)
+	if err != nil {
+		return nil, err
+	}
+	s.scanBlocks(opts.fingerprint)
+	sc := &scanned{lb: s.lb, cols: s.cols}
+	if opts.fingerprint {
+		sc.fingerprint = s.fingerprint()
+	}
+	for b := range s.blocks {
+		if err := s.blocks[b].labelErr; err != nil {
+			return nil, err
+		}
+	}
+	treatLevels := s.mergeLevelCodes()
+	total := s.closeGaps()
+	s.finishColumns(total)
+	if total == 0 {
+		return nil, fmt.Errorf("target column %q: no labelled rows", s.target)
+	}
+	if s.treat != nil {
+		if err := s.lb.setArms(s.treat[:total], treatLevels, opts.needArms); err != nil {
+			return nil, err
+		}
+	}
+	return sc, nil
+}
+
+// tableScan is one scan of a table: what it reads and where the blocks
+// write it. Every block writes its labelled rows from its own offset;
+// unlabelled rows leave gaps that are closed once all blocks are done.
+type tableScan struct {
+	tbl    *dataset.Table
+	target string // target column name
+	plan   scanPlan
+	lb     *labelled
+	cols   *columns // nil unless features were asked for
+	// treat, dense and codes are written per row at the block's offsets:
+	// treatment level codes (nil without a treatment), and per feature
+	// column its values (numeric and flag) or level codes (categorical).
+	treat  []int32
+	dense  [][]float64
+	codes  [][]int32
+	blocks []blockScan
+}
+
+// newTableScan finds the target, treatment and, when features is set, the
+// feature columns of sch in tbl and allocates the scan's output.
+func newTableScan(tbl *dataset.Table, sch schema.Schema, features bool) (*tableScan, error) {
 	tc := sch.OfKind(schema.Target)
 	if len(tc) != 1 {
 		return nil, fmt.Errorf("schema: want exactly one target column, have %d", len(tc))
 	}
-	target := tc[0]
-	plan := scanPlan{trj: -1, pos: target.Positive}
+	s := &tableScan{tbl: tbl, target: tc[0].Name, plan: scanPlan{trj: -1, pos: tc[0].PositiveLabel()}, lb: &labelled{}}
 	var ok bool
-	if plan.tj, ok = tbl.Col(target.Name); !ok {
-		return nil, fmt.Errorf("target column %q not in data", target.Name)
+	if s.plan.tj, ok = tbl.Col(s.target); !ok {
+		return nil, fmt.Errorf("target column %q not in data", s.target)
 	}
-	if plan.pos == "" {
-		plan.pos = "1"
-	}
-	lb := &labelled{}
 	if tr := sch.OfKind(schema.Treatment); len(tr) == 1 {
-		lb.treat, lb.control = tr[0].Name, tr[0].Control
-		if lb.control == "" {
-			return nil, fmt.Errorf("treatment column %q: no control value declared", lb.treat)
+		s.lb.treat, s.lb.control = tr[0].Name, tr[0].Control
+		if s.lb.control == "" {
+			return nil, fmt.Errorf("treatment column %q: no control value declared", s.lb.treat)
 		}
-		if plan.trj, ok = tbl.Col(lb.treat); !ok {
-			return nil, fmt.Errorf("treatment column %q not in data", lb.treat)
+		if s.plan.trj, ok = tbl.Col(s.lb.treat); !ok {
+			return nil, fmt.Errorf("treatment column %q not in data", s.lb.treat)
 		}
-		plan.treat = lb.treat
+		s.plan.treat = s.lb.treat
 	}
-	var cols *columns
-	if opts.features {
-		cols = &columns{}
-		for _, c := range sch.Columns {
-			if !c.Kind.IsFeature() {
-				continue
-			}
-			j, ok := tbl.Col(c.Name)
-			if !ok && cols.err == nil {
-				cols.err = fmt.Errorf("feature column %q not in data", c.Name)
-			}
-			cols.cols = append(cols.cols, c)
-			plan.idx = append(plan.idx, j)
-		}
-		if cols.err == nil && len(cols.cols) == 0 {
-			cols.err = errors.New("schema declares no feature columns")
-		}
-		if cols.err == nil {
-			plan.cols = cols.cols
-		}
+	if features {
+		s.planFeatures(sch)
 	}
+	s.allocate()
+	return s, nil
+}
 
-	// Every block writes its labelled rows from its own offset; unlabelled
-	// rows leave gaps that are closed once all blocks are done.
-	n := len(tbl.Rows)
-	lb.rows = make([]int, n)
-	lb.y = make([]float64, n)
-	var treat []int32
-	if plan.trj >= 0 {
-		treat = make([]int32, n)
+// planFeatures lists the feature columns to parse. A missing column, or no
+// feature column at all, is kept in cols.err and no column is parsed.
+func (s *tableScan) planFeatures(sch schema.Schema) {
+	cols := &columns{}
+	for _, c := range sch.Columns {
+		if !c.Kind.IsFeature() {
+			continue
+		}
+		j, ok := s.tbl.Col(c.Name)
+		if !ok && cols.err == nil {
+			cols.err = fmt.Errorf("feature column %q not in data", c.Name)
+		}
+		cols.cols = append(cols.cols, c)
+		s.plan.idx = append(s.plan.idx, j)
 	}
-	var dense [][]float64
-	var codes [][]int32
-	if plan.cols != nil {
-		dense = make([][]float64, len(plan.cols))
-		codes = make([][]int32, len(plan.cols))
-		for k, c := range plan.cols {
-			if c.Kind == schema.Categorical {
-				codes[k] = make([]int32, n)
-			} else {
-				dense[k] = make([]float64, n)
-			}
+	if cols.err == nil && len(cols.cols) == 0 {
+		cols.err = errors.New("schema declares no feature columns")
+	}
+	if cols.err == nil {
+		s.plan.cols = cols.cols
+	}
+	s.cols = cols
+}
+
+// allocate makes the outputs of one row per table row.
+func (s *tableScan) allocate() {
+	n := len(s.tbl.Rows)
+	s.lb.rows = make([]int, n)
+	s.lb.y = make([]float64, n)
+	if s.plan.trj >= 0 {
+		s.treat = make([]int32, n)
+	}
+	if s.plan.cols == nil {
+		return
+	}
+	s.dense = make([][]float64, len(s.plan.cols))
+	s.codes = make([][]int32, len(s.plan.cols))
+	for k, c := range s.plan.cols {
+		if c.Kind == schema.Categorical {
+			s.codes[k] = make([]int32, n)
+		} else {
+			s.dense[k] = make([]float64, n)
 		}
 	}
+}
+
+// scanBlocks scans every block of rows, spread over the cores.
+func (s *tableScan) scanBlocks(fingerprint bool) {
+	n := len(s.tbl.Rows)
 	nblocks := (n + scanBlock - 1) / scanBlock
-	blocks := make([]blockScan, nblocks)
+	s.blocks = make([]blockScan, nblocks)
 	parallelFor(nblocks, func(b int) {
-		bs := &blocks[b]
-		bs.dicts = make([]levelDict, len(plan.cols))
-		bs.featErr = make([]error, len(plan.cols))
-		var hs *blockHasher
-		if opts.fingerprint {
-			hs = newBlockHasher()
-		}
-		lo, hi := b*scanBlock, min(n, (b+1)*scanBlock)
-		out := lo
-		rt := rowToucher{rows: tbl.Rows}
-		for r := lo; r < hi; r++ {
-			rt.at(r, lo, hi)
-			row := tbl.Rows[r]
-			if hs != nil {
-				hs.add(row)
-			}
-			v := strings.TrimSpace(row[plan.tj])
-			if v == "" {
-				continue
-			}
-			lb.rows[out] = r
-			lb.y[out] = 0
-			if v == plan.pos {
-				lb.y[out] = 1
-			}
-			if treat != nil {
-				a := row[plan.trj]
-				if a == "" && bs.labelErr == nil {
-					bs.labelErr = cellError(r, plan.treat, errors.New("empty treatment"))
-				}
-				treat[out] = bs.treat.code(a)
-			}
-			for k := range plan.cols {
-				s := row[plan.idx[k]]
-				c := &plan.cols[k]
-				var x float64
-				var err error
-				switch c.Kind {
-				case schema.Categorical:
-					codes[k][out] = bs.dicts[k].code(s)
-					continue
-				case schema.Flag:
-					x, err = parseFlag(s)
-				default:
-					x, err = parseNumber(s)
-				}
-				if err != nil && bs.featErr[k] == nil {
-					bs.featErr[k] = cellError(r, c.Name, err)
-				}
-				dense[k][out] = x
-			}
-			out++
-		}
-		bs.n = out - lo
-		bs.touched = rt.sum
-		if hs != nil {
-			hs.sum(&bs.sum)
-		}
+		s.scanBlock(b, fingerprint)
 	})
+}
 
-	sc := &scanned{lb: lb, cols: cols}
-	if opts.fingerprint {
-		sums := make([][sha256.Size]byte, nblocks)
-		for b := range blocks {
-			sums[b] = blocks[b].sum
-		}
-		sc.fingerprint = fingerprintOf(tbl.Header, sums)
+// scanBlock reads the rows of block b, writing its labelled rows from the
+// block's offset, and hashes them when fingerprint is set.
+func (s *tableScan) scanBlock(b int, fingerprint bool) {
+	bs := &s.blocks[b]
+	plan, lb, rows, treat, dense, codes := &s.plan, s.lb, s.tbl.Rows, s.treat, s.dense, s.codes
+	bs.dicts = make([]levelDict, len(plan.cols))
+	bs.featErr = make([]error, len(plan.cols))
+	var hs *blockHasher
+	if fingerprint {
+		hs = newBlockHasher()
 	}
-	for b := range blocks {
-		if err := blocks[b].labelErr; err != nil {
-			return nil, err
+	lo, hi := b*scanBlock, min(len(rows), (b+1)*scanBlock)
+	out := lo
+	rt := rowToucher{rows: rows}
+	for r := lo; r < hi; r++ {
+		rt.at(r, lo, hi)
+		row := rows[r]
+		if hs != nil {
+			hs.add(row)
 		}
+		v := strings.TrimSpace(row[plan.tj])
+		if v == "" {
+			continue
+		}
+		lb.rows[out] = r
+		lb.y[out] = 0
+		if v == plan.pos {
+			lb.y[out] = 1
+		}
+		if treat != nil {
+			a := row[plan.trj]
+			if a == "" && bs.labelErr == nil {
+				bs.labelErr = cellError(r, plan.treat, errors.New("empty treatment"))
+			}
+			treat[out] = bs.treat.code(a)
+		}
+		// The feature cells, parsed here: a function called per row
+		// would add some 40 instructions to each (BenchmarkScanTable).
+		for k := range plan.cols {
+			cell := row[plan.idx[k]]
+			c := &plan.cols[k]
+			var x float64
+			var err error
+			switch c.Kind {
+			case schema.Categorical:
+				codes[k][out] = bs.dicts[k].code(cell)
+				continue
+			case schema.Flag:
+				x, err = parseFlag(cell)
+			default:
+				x, err = parseNumber(cell)
+			}
+			if err != nil && bs.featErr[k] == nil {
+				bs.featErr[k] = cellError(r, c.Name, err)
+			}
+			dense[k][out] = x
+		}
+		out++
 	}
+	bs.n = out - lo
+	bs.touched = rt.sum
+	if hs != nil {
+		hs.sum(&bs.sum)
+	}
+}
 
-	// Level codes: the sorted union of the blocks' levels, and each
-	// block's codes mapped onto it, in place.
-	var treatLevels []string
+// fingerprint combines the blocks' digests into Fingerprint(tbl).
+func (s *tableScan) fingerprint() string {
+	sums := make([][sha256.Size]byte, len(s.blocks))
+	for b := range s.blocks {
+		sums[b] = s.blocks[b].sum
+	}
+	return fingerprintOf(s.tbl.Header, sums)
+}
+
+// mergeLevelCodes gives the treatment and every categorical column the
+// sorted union of the blocks' levels, maps each block's codes onto it in
+// place and returns the treatment's levels.
+func (s *tableScan) mergeLevelCodes() (treatLevels []string) {
 	var treatRemap [][]int32
-	if treat != nil {
-		treatLevels, treatRemap = mergeLevels(blocks, func(bs *blockScan) *levelDict { return &bs.treat })
+	if s.treat != nil {
+		treatLevels, treatRemap = mergeLevels(s.blocks, func(bs *blockScan) *levelDict { return &bs.treat })
 	}
-	catRemap := make([][][]int32, len(plan.cols))
-	if cols != nil && plan.cols != nil {
-		cols.levels = make([][]string, len(plan.cols))
-		for k, c := range plan.cols {
+	catRemap := make([][][]int32, len(s.plan.cols))
+	if s.cols != nil && s.plan.cols != nil {
+		s.cols.levels = make([][]string, len(s.plan.cols))
+		for k, c := range s.plan.cols {
 			if c.Kind == schema.Categorical {
-				cols.levels[k], catRemap[k] = mergeLevels(blocks, func(bs *blockScan) *levelDict { return &bs.dicts[k] })
+				s.cols.levels[k], catRemap[k] = mergeLevels(s.blocks, func(bs *blockScan) *levelDict { return &bs.dicts[k] })
 			}
 		}
 	}
-	parallelFor(nblocks, func(b int) {
-		lo, hi := b*scanBlock, b*scanBlock+blocks[b].n
-		if treat != nil {
-			remapCodes(treat[lo:hi], treatRemap[b])
+	parallelFor(len(s.blocks), func(b int) {
+		lo, hi := b*scanBlock, b*scanBlock+s.blocks[b].n
+		if s.treat != nil {
+			remapCodes(s.treat[lo:hi], treatRemap[b])
 		}
 		for k := range catRemap {
 			if catRemap[k] != nil {
-				remapCodes(codes[k][lo:hi], catRemap[k][b])
+				remapCodes(s.codes[k][lo:hi], catRemap[k][b])
 			}
 		}
 	})
+	return treatLevels
+}
 
-	// Close the gaps left by unlabelled rows, block by block in order.
+// closeGaps moves the blocks' labelled rows together, block by block in
+// order, and returns their number.
+func (s *tableScan) closeGaps() int {
+	lb := s.lb
 	total := 0
-	for b := range blocks {
-		lo, m := b*scanBlock, blocks[b].n
+	for b := range s.blocks {
+		lo, m := b*scanBlock, s.blocks[b].n
 		if total != lo {
 			copy(lb.rows[total:], lb.rows[lo:lo+m])
 			copy(lb.y[total:], lb.y[lo:lo+m])
-			if treat != nil {
-				copy(treat[total:], treat[lo:lo+m])
+			if s.treat != nil {
+				copy(s.treat[total:], s.treat[lo:lo+m])
 			}
-			for k := range plan.cols {
-				if dense[k] != nil {
-					copy(dense[k][total:], dense[k][lo:lo+m])
+			for k := range s.plan.cols {
+				if s.dense[k] != nil {
+					copy(s.dense[k][total:], s.dense[k][lo:lo+m])
 				} else {
-					copy(codes[k][total:], codes[k][lo:lo+m])
+					copy(s.codes[k][total:], s.codes[k][lo:lo+m])
 				}
 			}
 		}
 		total += m
 	}
 	lb.rows, lb.y = lb.rows[:total:total], lb.y[:total:total]
-	if cols != nil && plan.cols != nil {
-		cols.n = total
-		cols.dense = make([][]float64, len(plan.cols))
-		cols.codes = make([][]int32, len(plan.cols))
-		for k := range plan.cols {
-			if dense[k] != nil {
-				cols.dense[k] = dense[k][:total:total]
-			} else {
-				cols.codes[k] = codes[k][:total:total]
-			}
-		}
-		// The first bad cell column by column, as a column-wise parse
-		// would find it.
-		for k := range plan.cols {
-			if cols.err != nil {
-				break
-			}
-			for b := range blocks {
-				if err := blocks[b].featErr[k]; err != nil {
-					cols.err = err
-					break
-				}
-			}
-		}
-	}
-
-	if total == 0 {
-		return nil, fmt.Errorf("target column %q: no labelled rows", target.Name)
-	}
-	if treat != nil {
-		lb.arm = make([]int, total)
-		nControl := 0
-		armOf := make([]int, len(treatLevels))
-		for i, l := range treatLevels {
-			if l == lb.control {
-				armOf[i] = -1
-				continue
-			}
-			armOf[i] = len(lb.arms)
-			lb.arms = append(lb.arms, l)
-		}
-		for i, c := range treat[:total] {
-			lb.arm[i] = armOf[c]
-			if armOf[c] < 0 {
-				nControl++
-			}
-		}
-		if nControl == 0 && opts.needArms {
-			return nil, fmt.Errorf("treatment column %q: no row has the control value %q", lb.treat, lb.control)
-		}
-		if len(lb.arms) == 0 && opts.needArms {
-			return nil, fmt.Errorf("treatment column %q: no treated rows besides control %q", lb.treat, lb.control)
-		}
-	}
-	return sc, nil
+	return total
 }
 
-// mergeLevels returns the sorted union of the levels of the blocks'
-// dictionaries and, per block, the map from its codes to the union's.
-func mergeLevels(blocks []blockScan, dict func(*blockScan) *levelDict) ([]string, [][]int32) {
-	var all []string
-	for b := range blocks {
-		all = append(all, dict(&blocks[b]).levels...)
-	}
-	slices.Sort(all)
-	all = slices.Compact(all)
-	remap := make([][]int32, len(blocks))
-	for b := range blocks {
-		levels := dict(&blocks[b]).levels
-		remap[b] = make([]int32, len(levels))
-		for i, l := range levels {
-			k, _ := slices.BinarySearch(all, l)
-			remap[b][i] = int32(k)
-		}
-	}
-	return slices.Clip(all), remap
-}
-
-// remapCodes replaces every code c by remap[c].
-func remapCodes(codes, remap []int32) {
-	for i, c := range codes {
-		codes[i] = remap[c]
-	}
-}
-
-// touchBatch is the number of rows whose memory is loaded together.
-const touchBatch = 32
-
-// rowToucher loads the memory of a table's rows ahead of their parsing, so
-// that cache misses are waited for together instead of one after the
-// other inside branchy parsing code: at the start of every batch it loads
-// the field arrays of the next batch and, at the same time, the cell bytes
-// of this one (whose field arrays the previous step loaded). Loaded values
-// go into a meaningless sum so that the loads are not optimised away.
-type rowToucher struct {
-	rows [][]string
-	cols []int // the cells read; nil means all
-	sum  int
-}
-
-// at is called for every row index i of [lo, hi) in order.
-func (rt *rowToucher) at(i, lo, hi int) {
-	if (i-lo)%touchBatch != 0 {
+// finishColumns trims the feature columns to the total labelled rows and
+// keeps the first bad cell column by column, as a column-wise parse would
+// find it.
+func (s *tableScan) finishColumns(total int) {
+	cols := s.cols
+	if cols == nil || s.plan.cols == nil {
 		return
 	}
-	if i == lo {
-		rt.fields(rt.rows[lo:min(hi, lo+touchBatch)])
+	cols.n = total
+	cols.dense = make([][]float64, len(s.plan.cols))
+	cols.codes = make([][]int32, len(s.plan.cols))
+	for k := range s.plan.cols {
+		if s.dense[k] != nil {
+			cols.dense[k] = s.dense[k][:total:total]
+		} else {
+			cols.codes[k] = s.codes[k][:total:total]
+		}
 	}
-	rt.fields(rt.rows[min(hi, i+touchBatch):min(hi, i+2*touchBatch)])
-	rt.cells(rt.rows[i:min(hi, i+touchBatch)])
+	for k := range s.plan.cols {
+		if cols.err != nil {
+			break
+		}
+		for b := range s.blocks {
+			if err := s.blocks[b].featErr[k]; err != nil {
+				cols.err = err
+				break
+			}
+		}
+	}
 }
 
-// fields loads the string headers of rows.
-func (rt *rowToucher) fields(rows [][]string) {
-	t := 0
-	if rt.cols == nil {
-		for _, r := range rows {
-			// A string header is 16 bytes: every third one reaches
-			// every 64-byte line of the row's field array.
-			for j := 0; j < len(r); j += 3 {
-				t += len(r[j])
-			}
-			t += len(r[len(r)-1])
+// setArms sets each labelled row's arm from its treatment level code
+// (levels sorted, one of them control). With needArms, data without
+// control or without treated rows is an error.
+func (lb *labelled) setArms(treat []int32, levels []string, needArms bool) error {
+	lb.arm = make([]int, len(treat))
+	nControl := 0
+	armOf := make([]int, len(levels))
+	for i, l := range levels {
+		if l == lb.control {
+			armOf[i] = -1
+			continue
 		}
-	} else {
-		for _, r := range rows {
-			for _, j := range rt.cols {
-				t += len(r[j])
-			}
+		armOf[i] = len(lb.arms)
+		lb.arms = append(lb.arms, l)
+	}
+	for i, c := range treat {
+		lb.arm[i] = armOf[c]
+		if armOf[c] < 0 {
+			nControl++
 		}
 	}
-	rt.sum += t
-}
-
-// cells loads the first byte of each cell of rows.
-func (rt *rowToucher) cells(rows [][]string) {
-	t := 0
-	if rt.cols == nil {
-		for _, r := range rows {
-			for _, f := range r {
-				if len(f) > 0 {
-					t += int(f[0])
-				}
-			}
-		}
-	} else {
-		for _, r := range rows {
-			for _, j := range rt.cols {
-				if f := r[j]; len(f) > 0 {
-					t += int(f[0])
-				}
-			}
-		}
+	if nControl == 0 && needArms {
+		return fmt.Errorf("treatment column %q: no row has the control value %q", lb.treat, lb.control)
 	}
-	rt.sum += t
+	if len(lb.arms) == 0 && needArms {
+		return fmt.Errorf("treatment column %q: no treated rows besides control %q", lb.treat, lb.control)
+	}
+	return nil
 }

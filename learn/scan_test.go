@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/promoflow/promoflow/dataset"
+	"github.com/promoflow/promoflow/synth"
 )
 
 // checkFastFloat fails when fastFloat accepts s but disagrees with
@@ -160,5 +161,17 @@ func TestDeterministicAcrossCores(t *testing.T) {
 	}
 	if run(1) != run(4) {
 		t.Error("model and scores differ between GOMAXPROCS 1 and 4")
+	}
+}
+
+// BenchmarkScanTable scans 500,000 generated rows as training does: labels,
+// arms, feature columns and the fingerprint in one pass.
+func BenchmarkScanTable(b *testing.B) {
+	tbl := synth.Generate(synth.Config{Rows: 500_000, Seed: 1})
+	sch := synth.Schema()
+	for b.Loop() {
+		if _, err := scanTable(tbl, sch, scanOptions{needArms: true, features: true, fingerprint: true}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

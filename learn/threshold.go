@@ -3,6 +3,8 @@ package learn
 import (
 	"fmt"
 	"math"
+
+	"github.com/promoflow/promoflow/rank"
 )
 
 // Rules for choosing the decision threshold (ThresholdRule.Rule).
@@ -152,7 +154,7 @@ func topFractionThreshold(p []float64, f float64) float64 {
 	if len(p) == 0 {
 		return defaultThreshold
 	}
-	idx := sortedIndex(p, true)
+	idx := rank.Descending(p)
 	k := max(1, int(f*float64(len(p))))
 	return p[idx[k-1]]
 }

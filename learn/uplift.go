@@ -1,5 +1,7 @@
 package learn
 
+import "github.com/promoflow/promoflow/rank"
+
 // Uplift metrics compare, among rows ranked by predicted uplift, the
 // response of treated rows with that of control rows. Labels y are 0/1;
 // treated[i] says whether row i got the treatment arm (else control).
@@ -14,7 +16,7 @@ package learn
 // lines across tied groups averages over their orderings. This follows
 // scikit-uplift's qini_curve.
 func QiniCurve(y, u []float64, treated []bool) (x, q []float64) {
-	idx := sortedIndex(u, true)
+	idx := rank.Descending(u)
 	x, q = []float64{0}, []float64{0}
 	var nt, nc, yt, yc float64
 	for i := 0; i < len(idx); {
@@ -80,7 +82,7 @@ func trapezoid(x, y []float64) float64 {
 // minus that of control rows (scikit-uplift's uplift_at_k, strategy
 // "overall"). A group with no rows in the top counts as rate 0.
 func UpliftAtK(y, u []float64, treated []bool, k float64) float64 {
-	idx := sortedIndex(u, true)
+	idx := rank.Descending(u)
 	top := idx[:int(k*float64(len(idx)))]
 	var nt, nc, yt, yc float64
 	for _, i := range top {
@@ -122,7 +124,7 @@ func UpliftByBin(y, u []float64, treated []bool, bins int) []UpliftBin {
 		return nil
 	}
 	bins = min(bins, n)
-	idx := sortedIndex(u, true)
+	idx := rank.Descending(u)
 	out := make([]UpliftBin, bins)
 	for b := range out {
 		lo, hi := b*n/bins, (b+1)*n/bins

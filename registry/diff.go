@@ -3,7 +3,9 @@ package registry
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 
 	"github.com/promoflow/promoflow/schema"
 )
@@ -114,7 +116,7 @@ func deltas(a, b map[string]float64) []Delta {
 		names[k] = true
 	}
 	out := make([]Delta, 0, len(names))
-	for _, n := range sortedKeys(names) {
+	for _, n := range slices.Sorted(maps.Keys(names)) {
 		d := Delta{Name: n}
 		if v, ok := a[n]; ok {
 			d.A = &v

@@ -25,16 +25,6 @@ type Drift struct {
 	Nav []Link
 }
 
-// driftBins is the bins and counts stored in a drift feature's Detail.
-type driftBins struct {
-	Edges     []float64 `json:"edges"`
-	Levels    []string  `json:"levels"`
-	RefCounts []int64   `json:"ref_counts"`
-	CurCounts []int64   `json:"cur_counts"`
-	RefRows   int64     `json:"ref_rows"`
-	CurRows   int64     `json:"cur_rows"`
-}
-
 // realised is the production version's metrics on the day's labels.
 type realised struct {
 	Rows                                     int
@@ -112,7 +102,7 @@ func WriteDrift(w io.Writer, d Drift) error {
 
 // featureChart draws the reference and current shares of a feature's bins.
 func featureChart(f store.DriftFeature) (svg template.HTML, err error) {
-	var b driftBins
+	var b drift.Bins
 	if err := json.Unmarshal(f.Detail, &b); err != nil {
 		return "", fmt.Errorf("decode bins of %s: %w", f.Feature, err)
 	}
@@ -132,7 +122,7 @@ func featureChart(f store.DriftFeature) (svg template.HTML, err error) {
 // binLabels names the bins: level names of a categorical feature, and for
 // a numeric one the right-closed intervals of its upper edges (the last
 // bin is open).
-func binLabels(b driftBins) ([]string, error) {
+func binLabels(b drift.Bins) ([]string, error) {
 	n := len(b.RefCounts)
 	if len(b.Levels) > 0 {
 		if len(b.Levels) != n {

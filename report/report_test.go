@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoflow/promoflow/drift"
 	"github.com/promoflow/promoflow/gate"
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
@@ -17,15 +18,15 @@ import (
 func TestBinLabels(t *testing.T) {
 	tests := []struct {
 		name    string
-		bins    driftBins
+		bins    drift.Bins
 		want    []string
 		wantErr bool
 	}{
-		{"numeric", driftBins{Edges: []float64{1, 2.5}, RefCounts: make([]int64, 3)}, []string{"≤ 1", "(1, 2.5]", "> 2.5"}, false},
-		{"one bin", driftBins{RefCounts: make([]int64, 1)}, []string{"all"}, false},
-		{"categorical", driftBins{Levels: []string{"a", "b"}, RefCounts: make([]int64, 2)}, []string{"a", "b"}, false},
-		{"edges do not fit", driftBins{Edges: []float64{1}, RefCounts: make([]int64, 3)}, nil, true},
-		{"levels do not fit", driftBins{Levels: []string{"a"}, RefCounts: make([]int64, 2)}, nil, true},
+		{"numeric", drift.Bins{Edges: []float64{1, 2.5}, RefCounts: make([]int64, 3)}, []string{"≤ 1", "(1, 2.5]", "> 2.5"}, false},
+		{"one bin", drift.Bins{RefCounts: make([]int64, 1)}, []string{"all"}, false},
+		{"categorical", drift.Bins{Levels: []string{"a", "b"}, RefCounts: make([]int64, 2)}, []string{"a", "b"}, false},
+		{"edges do not fit", drift.Bins{Edges: []float64{1}, RefCounts: make([]int64, 3)}, nil, true},
+		{"levels do not fit", drift.Bins{Levels: []string{"a"}, RefCounts: make([]int64, 2)}, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -41,6 +41,15 @@ type Column struct {
 	Control string `json:"control,omitempty" yaml:"control,omitempty"`
 }
 
+// PositiveLabel is the target value counted as 1: Positive, or "1" when
+// none is declared.
+func (c Column) PositiveLabel() string {
+	if c.Positive == "" {
+		return "1"
+	}
+	return c.Positive
+}
+
 // Schema is the ordered list of a data set's columns.
 type Schema struct {
 	Columns []Column `json:"columns" yaml:"columns"`
