@@ -9,29 +9,9 @@ import (
 	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
-	"github.com/promoflow/promoflow/synth"
 )
 
 const modelName = "hillstrom"
-
-// trainUplift trains a small uplift model on generated rows.
-func trainUplift(t *testing.T, seed int64) *learn.Model {
-	t.Helper()
-	cfg := learn.TrainConfig{Seed: seed, Cs: []float64{1}, ClassWeights: []learn.ClassWeight{{}}, SelectThresholds: []float64{0}, CorrLimit: 1}
-	m, err := learn.Train(synth.Generate(synth.Config{Rows: 3000, Seed: seed}), synth.Schema(), cfg)
-	if err != nil {
-		t.Fatalf("train: %v", err)
-	}
-	return m
-}
-
-func armNames(m *learn.Model) []string {
-	var out []string
-	for _, a := range m.Uplift.Arms {
-		out = append(out, a.Arm)
-	}
-	return out
-}
 
 // fixture is a registry on the real MinIO holding two trained versions of
 // modelName, production at the first.
@@ -47,7 +27,7 @@ func newFixture(t *testing.T) *fixture {
 	mc := stacktest.MinIO(t)
 	f := &fixture{reg: registry.New(mc, stacktest.Bucket(t, mc)), models: map[int]*learn.Model{}}
 	for i, v := range []*int{&f.v1, &f.v2} {
-		m := trainUplift(t, int64(i+1))
+		m := stacktest.TrainUplift(t, int64(i+1))
 		data, err := json.Marshal(m)
 		if err != nil {
 			t.Fatal(err)

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/promoflow/promoflow/gate"
+	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/synth"
 )
 
 func TestWithoutArms(t *testing.T) {
-	m := trainUplift(t, 1)
-	all := armNames(m)
+	m := stacktest.TrainUplift(t, 1)
+	all := stacktest.ArmNames(m)
 	if len(all) < 2 {
 		t.Fatalf("fixture model has arms %q, want at least two", all)
 	}
@@ -36,11 +37,11 @@ func TestWithoutArms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, removed := WithoutArms(m, tt.off)
-			if gotArms := armNames(got); !slices.Equal(gotArms, tt.wantArms) || !slices.Equal(removed, tt.wantRemoved) {
+			if gotArms := stacktest.ArmNames(got); !slices.Equal(gotArms, tt.wantArms) || !slices.Equal(removed, tt.wantRemoved) {
 				t.Errorf("WithoutArms(%q) = arms %q, removed %q; want %q, removed %q", tt.off, gotArms, removed, tt.wantArms, tt.wantRemoved)
 			}
-			if !slices.Equal(armNames(m), all) {
-				t.Errorf("WithoutArms changed the loaded model: arms %q", armNames(m))
+			if !slices.Equal(stacktest.ArmNames(m), all) {
+				t.Errorf("WithoutArms changed the loaded model: arms %q", stacktest.ArmNames(m))
 			}
 			scores, err := got.ScoreTable(rows)
 			if err != nil {
@@ -71,7 +72,7 @@ func TestWithoutArms(t *testing.T) {
 func TestLoadVersionReadsVerdict(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	off := armNames(f.models[f.v2])[0]
+	off := stacktest.ArmNames(f.models[f.v2])[0]
 	v := gate.Verdict{Model: modelName, Version: f.v2, Pass: true, DisabledArms: []string{off},
 		Checks: []gate.Check{{Name: "qini_positive[" + off + "]", Arm: off, Op: ">"}}}
 	data, err := json.Marshal(v)
@@ -85,12 +86,12 @@ func TestLoadVersionReadsVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(disabled, []string{off}) || slices.Contains(armNames(m), off) {
-		t.Errorf("LoadVersion v%d = arms %q, disabled %q; want %s dropped", f.v2, armNames(m), disabled, off)
+	if !slices.Equal(disabled, []string{off}) || slices.Contains(stacktest.ArmNames(m), off) {
+		t.Errorf("LoadVersion v%d = arms %q, disabled %q; want %s dropped", f.v2, stacktest.ArmNames(m), disabled, off)
 	}
 	m, disabled, err = LoadVersion(ctx, f.reg, modelName, f.v1)
-	if err != nil || disabled != nil || !slices.Equal(armNames(m), armNames(f.models[f.v1])) {
-		t.Errorf("LoadVersion v%d without verdict = arms %q, disabled %q, %v; want every arm", f.v1, armNames(m), disabled, err)
+	if err != nil || disabled != nil || !slices.Equal(stacktest.ArmNames(m), stacktest.ArmNames(f.models[f.v1])) {
+		t.Errorf("LoadVersion v%d without verdict = arms %q, disabled %q, %v; want every arm", f.v1, stacktest.ArmNames(m), disabled, err)
 	}
 	if _, _, err := LoadVersion(ctx, f.reg, modelName, 99); err == nil {
 		t.Error("LoadVersion of a missing version: no error")

@@ -14,30 +14,11 @@ import (
 	"time"
 
 	"github.com/promoflow/promoflow/gate"
+	"github.com/promoflow/promoflow/internal/stacktest"
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/score"
-	"github.com/promoflow/promoflow/synth"
 )
-
-// trainUplift trains a small uplift model on generated rows.
-func trainUplift(t *testing.T) *learn.Model {
-	t.Helper()
-	cfg := learn.TrainConfig{Seed: 1, Cs: []float64{1}, ClassWeights: []learn.ClassWeight{{}}, SelectThresholds: []float64{0}, CorrLimit: 1}
-	m, err := learn.Train(synth.Generate(synth.Config{Rows: 3000, Seed: 1}), synth.Schema(), cfg)
-	if err != nil {
-		t.Fatalf("train: %v", err)
-	}
-	return m
-}
-
-func armNames(m *learn.Model) []string {
-	var out []string
-	for _, a := range m.Uplift.Arms {
-		out = append(out, a.Arm)
-	}
-	return out
-}
 
 // serveLoaded serves m as version 7 of modelName with the arms in off
 // disabled, without a registry behind it.
@@ -56,7 +37,7 @@ func serveLoaded(t *testing.T, m *learn.Model, off []string) *httptest.Server {
 }
 
 func TestScoreDecision(t *testing.T) {
-	m := trainUplift(t)
+	m := stacktest.TrainUplift(t, 1)
 	var customers []map[string]any
 	var props []float64
 	for i := range 40 {
@@ -103,8 +84,8 @@ func TestScoreDecision(t *testing.T) {
 }
 
 func TestDisabledArmsNeverOffered(t *testing.T) {
-	m := trainUplift(t)
-	all := armNames(m)
+	m := stacktest.TrainUplift(t, 1)
+	all := stacktest.ArmNames(m)
 	off, on := all[0], all[1]
 	hs := serveLoaded(t, m, []string{off})
 	c := customer("c1", 1)
@@ -159,7 +140,7 @@ func TestDisabledArmsNeverOffered(t *testing.T) {
 func TestServerDropsDisabledArms(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	off := armNames(f.models[f.v2])[0]
+	off := stacktest.ArmNames(f.models[f.v2])[0]
 	data, err := json.Marshal(gate.Verdict{Model: modelName, Version: f.v2, Pass: true, DisabledArms: []string{off}})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/synth"
 )
 
@@ -46,4 +47,25 @@ func WriteConfig(t testing.TB, dir, model string, cfg map[string]any) {
 	if err := os.WriteFile(filepath.Join(dir, model+".yaml"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TrainUplift trains a small uplift model on 3,000 rows generated with seed
+// (one grid point, every feature kept), for tests that need a real model.
+func TrainUplift(t testing.TB, seed int64) *learn.Model {
+	t.Helper()
+	cfg := learn.TrainConfig{Seed: seed, Cs: []float64{1}, ClassWeights: []learn.ClassWeight{{}}, SelectThresholds: []float64{0}, CorrLimit: 1}
+	m, err := learn.Train(synth.Generate(synth.Config{Rows: 3000, Seed: seed}), synth.Schema(), cfg)
+	if err != nil {
+		t.Fatalf("train: %v", err)
+	}
+	return m
+}
+
+// ArmNames lists the treatment arms of m's uplift part, in order.
+func ArmNames(m *learn.Model) []string {
+	var out []string
+	for _, a := range m.Uplift.Arms {
+		out = append(out, a.Arm)
+	}
+	return out
 }
