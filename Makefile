@@ -34,7 +34,8 @@ test-unit: ## unit tests only, no servers
 vet:
 	$(GO) vet ./...
 
-bench: build ## benchmarks: ratios against scikit-learn, scipy and psql \copy, side by side
+bench: build ## benchmarks: ratios against scikit-learn, scipy and psql \copy, side by side (installs the peers)
+	scripts/peers.sh
 	scripts/stack.sh up
 	. .stack/env && bench/run.sh && bench/ingest.sh && bench/drift.sh && bench/serve.sh
 	go test -run '^$$' -bench . -benchtime 3x ./gate
