@@ -23,7 +23,6 @@ import (
 	"github.com/promoflow/promoflow/learn"
 	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/store"
-	"github.com/promoflow/promoflow/synth"
 )
 
 const (
@@ -43,36 +42,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	mc := stacktest.MinIO(t)
-	reg := registry.New(mc, stacktest.Bucket(t, mc))
-	f := &fixture{reg: reg, models: map[int]*learn.Model{}}
-	cfg := learn.TrainConfig{Cs: []float64{1}, ClassWeights: []learn.ClassWeight{{}}, SelectThresholds: []float64{0}, CorrLimit: 1}
-	for i, seed := range []int64{1, 2} {
-		tbl := synth.Generate(synth.Config{Rows: 3000, Seed: seed})
-		cfg.Seed = seed
-		m, err := learn.Train(tbl, synth.Schema(), cfg)
-		if err != nil {
-			t.Fatalf("train: %v", err)
-		}
-		data, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		man, err := reg.Register(ctx, registry.RegisterRequest{
-			Model: modelName, RunID: fmt.Sprintf("run-%d", i), Schema: m.Schema,
-			Artifacts: map[string][]byte{registry.ModelArtifact: data},
-		})
-		if err != nil {
-			t.Fatalf("register: %v", err)
-		}
-		f.models[man.Version] = m
-		if i == 0 {
-			f.v1 = man.Version
-		} else {
-			f.v2 = man.Version
-		}
-	}
+	v := stacktest.TwoVersions(t, modelName)
+	f := &fixture{reg: v.Registry, models: v.Models, v1: v.V1, v2: v.V2}
 	f.promote(t, f.v1)
 	return f
 }

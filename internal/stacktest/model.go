@@ -1,6 +1,9 @@
 package stacktest
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/promoflow/promoflow/learn"
+	"github.com/promoflow/promoflow/registry"
 	"github.com/promoflow/promoflow/synth"
 )
 
@@ -68,4 +72,37 @@ func ArmNames(m *learn.Model) []string {
 		out = append(out, a.Arm)
 	}
 	return out
+}
+
+// Versions is a registry on the real MinIO holding two versions of one
+// model, trained by TrainUplift with seeds 1 and 2.
+type Versions struct {
+	Registry *registry.Registry
+	Models   map[int]*learn.Model // by version
+	V1, V2   int
+}
+
+// TwoVersions registers two trained versions of model in a bucket of its
+// own; no alias points at them yet.
+func TwoVersions(t testing.TB, model string) *Versions {
+	t.Helper()
+	ctx := context.Background()
+	mc := MinIO(t)
+	v := &Versions{Registry: registry.New(mc, Bucket(t, mc)), Models: map[int]*learn.Model{}}
+	for i, n := range []*int{&v.V1, &v.V2} {
+		m := TrainUplift(t, int64(i+1))
+		data, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		man, err := v.Registry.Register(ctx, registry.RegisterRequest{
+			Model: model, RunID: fmt.Sprintf("run-%d", i), Schema: m.Schema,
+			Artifacts: map[string][]byte{registry.ModelArtifact: data},
+		})
+		if err != nil {
+			t.Fatalf("register: %v", err)
+		}
+		v.Models[man.Version], *n = m, man.Version
+	}
+	return v
 }
