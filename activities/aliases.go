@@ -25,7 +25,7 @@ func (a *Aliases) MoveAlias(ctx context.Context, in workflows.MoveInput) (workfl
 	}
 	var mv registry.AliasMove
 	var err error
-	if in.KeepPrevious && in.Alias == "production" {
+	if in.KeepPrevious && in.Alias == registry.Production {
 		mv, err = a.Registry.Promote(ctx, req)
 	} else {
 		mv, err = a.Registry.MoveAlias(ctx, req)

@@ -127,7 +127,7 @@ func (tr *Train) register(ctx context.Context, in workflows.TrainInput, t traine
 	if err != nil {
 		return nil, fmt.Errorf("encode model: %w", err)
 	}
-	parent, err := tr.Registry.Resolve(ctx, in.Model, "production")
+	parent, err := tr.Registry.Resolve(ctx, in.Model, registry.Production)
 	if err != nil && !errors.Is(err, registry.ErrNotFound) {
 		return nil, err
 	}

@@ -98,7 +98,7 @@ type incumbent struct {
 // production loads the model's production version, unless it is the
 // challenger, and scores it on the holdout.
 func (va *Validate) production(ctx context.Context, in workflows.ValidateInput, holdout *dataset.Table) (incumbent, error) {
-	prod, err := va.Registry.Resolve(ctx, in.Model, "production")
+	prod, err := va.Registry.Resolve(ctx, in.Model, registry.Production)
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
 		return incumbent{}, nil
