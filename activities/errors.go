@@ -42,7 +42,7 @@ func nonRetryableIf(err error) error {
 	case errors.As(err, &integrity):
 		return temporal.NewNonRetryableApplicationError(err.Error(), "Integrity", err)
 	case errors.As(err, &invalid), errors.Is(err, registry.ErrNotFound):
-		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
+		return invalidInput(err)
 	}
 	return err
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/promoflow/promoflow/config"
 	"github.com/promoflow/promoflow/dataset"
 	"github.com/promoflow/promoflow/learn"
@@ -18,7 +16,7 @@ import (
 func modelConfig(get func(model string) (config.Model, error), model string) (config.Model, error) {
 	cfg, err := get(model)
 	if err != nil {
-		return config.Model{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
+		return config.Model{}, invalidInput(err)
 	}
 	return cfg, nil
 }
