@@ -262,12 +262,17 @@ func RefusedLeaks(leaks []Leak, allow []string) []Leak {
 	return out
 }
 
+// String names the column and the evidence in one line.
+func (l Leak) String() string {
+	return fmt.Sprintf("possible leak: column %q: %s", l.Column, l.Evidence)
+}
+
 // DescribeLeaks joins the leaks into one line naming each column and its
 // evidence, ending with what a person can do about it.
 func DescribeLeaks(leaks []Leak) string {
 	parts := make([]string, len(leaks))
 	for i, l := range leaks {
-		parts[i] = fmt.Sprintf("possible leak: column %q: %s", l.Column, l.Evidence)
+		parts[i] = l.String()
 	}
 	return strings.Join(parts, "; ") + " (drop the column, or list it under train.allow_features if it is known before the outcome)"
 }

@@ -132,7 +132,7 @@ func runFit(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	leaks = learn.RefusedLeaks(leaks, splitList(*f.allow))
 	for _, l := range leaks {
-		fmt.Fprintf(fs.Output(), "warning: possible leak: column %q: %s (--allow %s if it is known before the outcome)\n", l.Column, l.Evidence, l.Column)
+		fmt.Fprintf(fs.Output(), "warning: %s (--allow %s if it is known before the outcome)\n", l, l.Column)
 	}
 	m, rep, err := fitAndMeasure(train, test, sch, cfg)
 	if err != nil {
